@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import uuid
+
 import pytest
+import redis
 
 
 class FakeClock:
@@ -49,3 +53,36 @@ def clock() -> FakeClock:
 @pytest.fixture
 def window_max():
     return max_in_window
+
+
+_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The test Redis; skips locally when it is down, fails under CI=true."""
+
+    url = os.environ.get("KLAVIYO_KIT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    client = redis.Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError as exc:
+        if _CI:
+            pytest.fail(f"Redis at {url} is required under CI=true: {exc}")
+        pytest.skip(f"Redis at {url} is not running")
+    finally:
+        client.close()
+    return url
+
+
+@pytest.fixture
+def key_prefix(redis_url):
+    """A key prefix unique to this test; every key under it is deleted afterwards."""
+
+    prefix = f"kk-test:{uuid.uuid4().hex}:"
+    yield prefix
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(match=f"{prefix}*"))
+    if keys:
+        client.delete(*keys)
+    client.close()

@@ -19,6 +19,7 @@ from klaviyo_kit.resilience._hooks import (
 )
 from klaviyo_kit.resilience._limiter import RateLimiter, Window, operation_limits
 from klaviyo_kit.resilience._memory_limiter import MemoryRateLimiter
+from klaviyo_kit.resilience._redis_limiter import RedisRateLimiter
 
 __all__ = [
     "BaseHooks",
@@ -27,6 +28,7 @@ __all__ = [
     "Hooks",
     "MemoryRateLimiter",
     "RateLimiter",
+    "RedisRateLimiter",
     "RequestEnd",
     "RequestStart",
     "RetryScheduled",

@@ -222,18 +222,20 @@ def wait_loop(
     """Call ``try_take`` until it grants (returns 0), sleeping the waits it asks for.
 
     Returns:
-        Seconds waited, by ``clock``.
+        Seconds waited, by ``clock`` (0.0 when the first try was granted).
 
     Raises:
         klaviyo_kit.errors.RateLimitTimeoutError: When the next wait would pass ``deadline``.
     """
     start = clock()
+    slept = False
     while True:
         wait = try_take()
         if wait <= 0:
-            return clock() - start
+            return clock() - start if slept else 0.0
         _check_deadline(operation, clock() - start, wait, deadline)
         sleep(wait)
+        slept = True
 
 
 async def async_wait_loop(
@@ -246,12 +248,14 @@ async def async_wait_loop(
 ) -> float:
     """Async twin of :func:`wait_loop`."""
     start = clock()
+    slept = False
     while True:
         wait = await try_take()
         if wait <= 0:
-            return clock() - start
+            return clock() - start if slept else 0.0
         _check_deadline(operation, clock() - start, wait, deadline)
         await sleep(wait)
+        slept = True
 
 
 def _check_deadline(operation: str, waited: float, wait: float, deadline: float | None) -> None:

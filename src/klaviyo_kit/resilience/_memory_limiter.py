@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from typing import TYPE_CHECKING
 
@@ -11,6 +10,7 @@ from klaviyo_kit.config import RateLimitSettings
 from klaviyo_kit.resilience._hooks import Hooks, ThrottleWait, combine_hooks
 from klaviyo_kit.resilience._limiter import (
     Feedback,
+    Window,
     async_wait_loop,
     bucket_name,
     bucket_windows,
@@ -18,7 +18,7 @@ from klaviyo_kit.resilience._limiter import (
     operation_limits,
     wait_loop,
 )
-from klaviyo_kit.resilience._windows import BucketState
+from klaviyo_kit.resilience._windows import BucketTable
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping
@@ -35,7 +35,7 @@ class MemoryRateLimiter:
     steady windows, so no interval of a window's length ever holds more calls than its limit,
     and a saturated stream reaches the limit. Responses correct it: a 429 pauses the bucket for
     every caller (``Retry-After``, else the body's "Expected available in N seconds", else 1 s),
-    and a low ``RateLimit-Remaining`` caps the bucket until ``RateLimit-Reset``.
+    and a ``RateLimit-Remaining`` below the burst limit caps the bucket until ``RateLimit-Reset``.
 
     Args:
         account: The account the budget belongs to (``KlaviyoSettings.account_fingerprint``),
@@ -44,9 +44,13 @@ class MemoryRateLimiter:
         clock: Monotonic seconds (default :func:`time.monotonic`).
         sleep: Blocking sleep (default :func:`time.sleep`).
         asleep: Async sleep (default :func:`asyncio.sleep`).
-        burst_window: Length of the burst window in seconds; shorten it for tests only.
-        steady_window: Length of the steady window in seconds; shorten it for tests only.
+        burst_window: Length of the burst window in seconds. Klaviyo's is 1.0; a little more
+            (say 1.05) absorbs network jitter, much less is for tests only.
+        steady_window: Length of the steady window in seconds (Klaviyo's is 60.0).
         hooks: Told about every wait (``on_throttle_wait``).
+
+    Raises:
+        ValueError: If a window length is not positive.
 
     Example:
         >>> from klaviyo_kit.resilience import MemoryRateLimiter
@@ -79,12 +83,11 @@ class MemoryRateLimiter:
         self._burst_window = burst_window
         self._steady_window = steady_window
         self._hooks = combine_hooks(hooks)
-        self._lock = threading.Lock()
-        self._buckets: dict[str, BucketState] = {}
+        self._table = BucketTable()
 
     def __repr__(self) -> str:
         """Show the account and how many buckets are tracked."""
-        return f"MemoryRateLimiter(account={self.account!r}, buckets={len(self._buckets)})"
+        return f"MemoryRateLimiter(account={self.account!r}, buckets={len(self._table)})"
 
     def acquire(
         self,
@@ -108,16 +111,17 @@ class MemoryRateLimiter:
         Raises:
             klaviyo_kit.errors.RateLimitTimeoutError: If the wait would pass the deadline.
             ValueError: If ``cost`` exceeds a window's limit (it could never be granted).
+            KeyError: If ``operation`` is unknown and no ``limits`` are given.
         """
-        take = self._taker(operation, cost, limits)
+        bucket, windows = self._resolve(operation, cost, limits)
         waited = wait_loop(
             operation,
-            take,
+            lambda: self._table.take(bucket, windows, self._clock, cost),
             clock=self._clock,
             sleep=self._sleep,
-            deadline=self._deadline(deadline),
+            deadline=self.settings.max_wait if deadline is None else deadline,
         )
-        self._report(operation, waited, cost)
+        self._report(bucket, waited, cost)
         return waited
 
     async def aacquire(
@@ -133,20 +137,21 @@ class MemoryRateLimiter:
         Raises:
             klaviyo_kit.errors.RateLimitTimeoutError: If the wait would pass the deadline.
             ValueError: If ``cost`` exceeds a window's limit.
+            KeyError: If ``operation`` is unknown and no ``limits`` are given.
         """
-        take = self._taker(operation, cost, limits)
+        bucket, windows = self._resolve(operation, cost, limits)
 
-        async def atake() -> float:
-            return take()
+        async def take() -> float:
+            return self._table.take(bucket, windows, self._clock, cost)
 
         waited = await async_wait_loop(
             operation,
-            atake,
+            take,
             clock=self._clock,
             sleep=self._asleep,
-            deadline=self._deadline(deadline),
+            deadline=self.settings.max_wait if deadline is None else deadline,
         )
-        self._report(operation, waited, cost)
+        self._report(bucket, waited, cost)
         return waited
 
     def observe(
@@ -166,55 +171,24 @@ class MemoryRateLimiter:
             retry_after: Seconds Klaviyo asked to wait on a 429, if already parsed.
         """
         feedback = Feedback.from_response(status, headers, retry_after)
-        bucket = self._bucket_key(operation)
-        with self._lock:
-            state = self._buckets.get(bucket)
-            if state is None:
-                if feedback.pause is None:
-                    return
-                try:
-                    state = self._new_state(operation)
-                except KeyError:
-                    return
-                self._buckets[bucket] = state
-            now = self._clock()
-            if feedback.pause is not None:
-                state.pause(now, feedback.pause)
-            elif (
-                feedback.remaining is not None
-                and feedback.reset is not None
-                and feedback.remaining < state.limits()[0]
-            ):
-                state.cap(now, feedback.remaining, feedback.reset)
+        bucket = bucket_name(operation)
+        if feedback.pause is not None:
+            try:
+                _, windows = self._resolve(operation, 1, None)
+            except KeyError:
+                return
+            self._table.pause(bucket, windows, self._clock(), feedback.pause)
+        elif feedback.remaining is not None and feedback.reset is not None:
+            self._table.cap(bucket, self._clock(), feedback.remaining, feedback.reset)
 
-    def _deadline(self, deadline: float | None) -> float | None:
-        return self.settings.max_wait if deadline is None else deadline
-
-    def _bucket_key(self, operation: str) -> str:
-        return bucket_name(operation)
-
-    def _new_state(self, operation: str) -> BucketState:
-        chosen = operation_limits(operation, self.settings)
-        return BucketState(bucket_windows(chosen, self._burst_window, self._steady_window))
-
-    def _taker(self, operation: str, cost: int, limits: Limits | None) -> Callable[[], float]:
-        bucket = self._bucket_key(operation)
+    def _resolve(
+        self, operation: str, cost: int, limits: Limits | None
+    ) -> tuple[str, tuple[Window, ...]]:
         chosen = limits or operation_limits(operation, self.settings)
         windows = bucket_windows(chosen, self._burst_window, self._steady_window)
         check_cost(operation, cost, windows)
-        with self._lock:
-            state = self._buckets.get(bucket)
-            if state is None:
-                self._buckets[bucket] = BucketState(windows)
-            elif state.limits() != tuple(w.limit for w in windows):
-                state.reconfigure(windows)
+        return bucket_name(operation), windows
 
-        def take() -> float:
-            with self._lock:
-                return self._buckets[bucket].try_take(self._clock(), cost)
-
-        return take
-
-    def _report(self, operation: str, waited: float, cost: int) -> None:
+    def _report(self, bucket: str, waited: float, cost: int) -> None:
         if waited > 0:
-            self._hooks.on_throttle_wait(ThrottleWait(bucket_name(operation), waited, cost))
+            self._hooks.on_throttle_wait(ThrottleWait(bucket, waited, cost))

@@ -7,13 +7,16 @@ interval of length ``W`` then holds at most the window's limit, each of Klaviyo'
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from klaviyo_kit.resilience._limiter import Window
 
-__all__ = ["BucketState"]
+__all__ = ["BucketState", "BucketTable"]
 
 _EPSILON: Final = 1e-6
 """Added to every wait so a sleeper always wakes after the permit frees, despite float rounding."""
@@ -101,3 +104,49 @@ class BucketState:
             return
         self._cap = remaining
         self._cap_until = now + reset
+
+
+class BucketTable:
+    """Every bucket of one account, behind one lock (held only for bookkeeping, never a sleep)."""
+
+    __slots__ = ("_buckets", "_lock")
+
+    def __init__(self) -> None:
+        """Start with no buckets."""
+        self._lock = threading.Lock()
+        self._buckets: dict[str, BucketState] = {}
+
+    def __len__(self) -> int:
+        """Return how many buckets are tracked."""
+        return len(self._buckets)
+
+    def take(
+        self, bucket: str, windows: tuple[Window, ...], now: Callable[[], float], cost: int
+    ) -> float:
+        """Take ``cost`` permits from ``bucket`` (created or re-limited to ``windows``).
+
+        Returns:
+            0.0 when granted, else seconds to wait before trying again.
+        """
+        with self._lock:
+            state = self._buckets.get(bucket)
+            if state is None:
+                state = self._buckets[bucket] = BucketState(windows)
+            elif state.limits() != tuple(w.limit for w in windows):
+                state.reconfigure(windows)
+            return state.try_take(now(), cost)
+
+    def pause(self, bucket: str, windows: tuple[Window, ...], now: float, seconds: float) -> None:
+        """Pause ``bucket`` (creating it with ``windows`` if needed) for ``seconds``."""
+        with self._lock:
+            state = self._buckets.get(bucket)
+            if state is None:
+                state = self._buckets[bucket] = BucketState(windows)
+            state.pause(now, seconds)
+
+    def cap(self, bucket: str, now: float, remaining: int, reset: float) -> None:
+        """Cap a known ``bucket`` when ``remaining`` is below its burst limit; else do nothing."""
+        with self._lock:
+            state = self._buckets.get(bucket)
+            if state is not None and remaining < state.limits()[0]:
+                state.cap(now, remaining, reset)
