@@ -6,6 +6,7 @@ windows), the circuit breaker and the retry policy. Each stage reports through :
 
 from __future__ import annotations
 
+from klaviyo_kit.resilience._breaker import BreakerSnapshot, CircuitBreaker
 from klaviyo_kit.resilience._hooks import (
     BaseHooks,
     BreakerChange,
@@ -17,24 +18,34 @@ from klaviyo_kit.resilience._hooks import (
     ThrottleWait,
     combine_hooks,
 )
+from klaviyo_kit.resilience._idempotency import is_idempotent
 from klaviyo_kit.resilience._limiter import RateLimiter, Window, operation_limits
+from klaviyo_kit.resilience._logging_hooks import LoggingHooks
 from klaviyo_kit.resilience._memory_limiter import MemoryRateLimiter
+from klaviyo_kit.resilience._otel_hooks import OpenTelemetryHooks
 from klaviyo_kit.resilience._redis_limiter import RedisRateLimiter
+from klaviyo_kit.resilience._retry import RetryPolicy
 
 __all__ = [
     "BaseHooks",
     "BreakerChange",
+    "BreakerSnapshot",
     "BreakerState",
+    "CircuitBreaker",
     "Hooks",
+    "LoggingHooks",
     "MemoryRateLimiter",
+    "OpenTelemetryHooks",
     "RateLimiter",
     "RedisRateLimiter",
     "RequestEnd",
     "RequestStart",
+    "RetryPolicy",
     "RetryScheduled",
     "ThrottleWait",
     "Window",
     "combine_hooks",
+    "is_idempotent",
     "operation_limits",
 ]
 
