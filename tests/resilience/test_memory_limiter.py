@@ -244,3 +244,17 @@ def test_changed_limits_apply_to_an_existing_bucket(clock):
 def test_window_lengths_must_be_positive(clock):
     with pytest.raises(ValueError, match="positive"):
         make(clock, burst_window=0)
+
+
+def test_headroom_scales_explicit_limits_too(clock):
+    limiter = make(clock, settings=RateLimitSettings(headroom=0.5))
+    limiter.acquire("op", limits=Limits(4, 100))
+    limiter.acquire("op", limits=Limits(4, 100))
+    assert limiter.acquire("op", limits=Limits(4, 100)) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_a_429_on_a_custom_bucket_pauses_it_once_it_is_known(clock):
+    limiter = make(clock)
+    limiter.acquire("my_bucket", limits=Limits(5, 50))
+    limiter.observe("my_bucket", 429, {"Retry-After": "3"})
+    assert limiter.acquire("my_bucket", limits=Limits(5, 50)) == pytest.approx(3.0, abs=1e-3)

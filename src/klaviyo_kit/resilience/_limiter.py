@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from klaviyo_kit.errors import RateLimitTimeoutError
 from klaviyo_kit.operations import Limits, all_operations
@@ -14,9 +14,7 @@ if TYPE_CHECKING:
 
     from klaviyo_kit.config import RateLimitSettings
 
-__all__ = ["Feedback", "RateLimiter", "Window", "bucket_windows", "operation_limits"]
-
-_NO_HINT_PAUSE: Final = 1.0
+__all__ = ["BucketResolver", "RateLimiter", "Window", "operation_limits", "wait_loop"]
 
 
 @runtime_checkable
@@ -125,12 +123,69 @@ def operation_limits(name: str, settings: RateLimitSettings | None = None) -> Li
             msg = f"unknown Klaviyo operation {name!r}: pass limits= or add an override"
             raise KeyError(msg)
         limits = op.limits
-    headroom = settings.headroom if settings is not None else 1.0
+    return scaled(limits, settings.headroom if settings is not None else 1.0)
+
+
+def scaled(limits: Limits, headroom: float) -> Limits:
+    """Return ``limits`` scaled by ``headroom`` (never below 1 per window)."""
     if headroom >= 1.0:
         return limits
     return Limits(
         max(1, math.floor(limits.burst * headroom)), max(1, math.floor(limits.steady * headroom))
     )
+
+
+class BucketResolver:
+    """Turn an operation (and optional explicit limits) into its bucket and windows.
+
+    Explicit limits are scaled by the settings' headroom like the table's. The windows last
+    used for each bucket are remembered, so feedback about a custom bucket finds its limits.
+    """
+
+    __slots__ = ("_burst_window", "_known", "_steady_window", "settings")
+
+    def __init__(
+        self, settings: RateLimitSettings, burst_window: float, steady_window: float
+    ) -> None:
+        """Resolve with these settings and window lengths (which must be positive)."""
+        if burst_window <= 0 or steady_window <= 0:
+            msg = "window lengths must be positive"
+            raise ValueError(msg)
+        self.settings = settings
+        self._burst_window = burst_window
+        self._steady_window = steady_window
+        self._known: dict[str, tuple[Window, ...]] = {}
+
+    def resolve(
+        self, operation: str, cost: int, limits: Limits | None
+    ) -> tuple[str, tuple[Window, ...]]:
+        """Return the bucket and windows for a call, checking that ``cost`` can ever fit.
+
+        Raises:
+            ValueError: If ``cost`` is below 1 or above a window's limit.
+            KeyError: If ``operation`` is unknown and no ``limits`` are given.
+        """
+        bucket = bucket_name(operation)
+        if limits is None:
+            chosen = operation_limits(operation, self.settings)
+        else:
+            chosen = scaled(limits, self.settings.headroom)
+        windows = bucket_windows(chosen, self._burst_window, self._steady_window)
+        check_cost(operation, cost, windows)
+        self._known[bucket] = windows
+        return bucket, windows
+
+    def known(self, operation: str) -> tuple[str, tuple[Window, ...] | None]:
+        """Return the bucket and its last used (else table) windows, or ``None`` if unknown."""
+        bucket = bucket_name(operation)
+        windows = self._known.get(bucket)
+        if windows is None:
+            try:
+                chosen = operation_limits(operation, self.settings)
+            except KeyError:
+                return bucket, None
+            windows = bucket_windows(chosen, self._burst_window, self._steady_window)
+        return bucket, windows
 
 
 def bucket_name(operation: str) -> str:
@@ -162,53 +217,6 @@ def check_cost(operation: str, cost: int, windows: tuple[Window, ...]) -> None:
     if cost > smallest:
         msg = f"cost {cost} for {operation} exceeds its smallest window limit {smallest}"
         raise ValueError(msg)
-
-
-@dataclass(frozen=True, slots=True)
-class Feedback:
-    """What a response tells the limiter.
-
-    Attributes:
-        pause: Seconds the whole bucket must wait (a 429), or ``None``.
-        remaining: Klaviyo's ``RateLimit-Remaining`` for the steady window, or ``None``.
-        reset: Klaviyo's ``RateLimit-Reset`` (seconds until that window resets), or ``None``.
-    """
-
-    pause: float | None = None
-    remaining: int | None = None
-    reset: float | None = None
-
-    @classmethod
-    def from_response(
-        cls, status: int, headers: Mapping[str, str], retry_after: float | None
-    ) -> Feedback:
-        """Read the feedback out of a response's status and headers."""
-        if status == 429:  # noqa: PLR2004 - Too Many Requests
-            if retry_after is None:
-                retry_after = _number(_header(headers, "retry-after"))
-            return cls(pause=_NO_HINT_PAUSE if retry_after is None else max(0.0, retry_after))
-        remaining = _number(_header(headers, "ratelimit-remaining"))
-        reset = _number(_header(headers, "ratelimit-reset"))
-        if remaining is None or reset is None or status >= 400:  # noqa: PLR2004
-            return cls()
-        return cls(remaining=max(0, int(remaining)), reset=max(0.0, reset))
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    for key, value in headers.items():
-        if key.lower() == name:
-            return value
-    return None
-
-
-def _number(value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        number = float(value.strip())
-    except ValueError:
-        return None
-    return number if math.isfinite(number) else None
 
 
 def wait_loop(

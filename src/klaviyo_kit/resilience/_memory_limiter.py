@@ -7,17 +7,9 @@ import time
 from typing import TYPE_CHECKING
 
 from klaviyo_kit.config import RateLimitSettings
+from klaviyo_kit.resilience._feedback import Feedback
 from klaviyo_kit.resilience._hooks import Hooks, ThrottleWait, combine_hooks
-from klaviyo_kit.resilience._limiter import (
-    Feedback,
-    Window,
-    async_wait_loop,
-    bucket_name,
-    bucket_windows,
-    check_cost,
-    operation_limits,
-    wait_loop,
-)
+from klaviyo_kit.resilience._limiter import BucketResolver, async_wait_loop, wait_loop
 from klaviyo_kit.resilience._windows import BucketTable
 
 if TYPE_CHECKING:
@@ -72,16 +64,12 @@ class MemoryRateLimiter:
         hooks: Hooks | None = None,
     ) -> None:
         """Create an empty limiter for ``account``."""
-        if burst_window <= 0 or steady_window <= 0:
-            msg = "window lengths must be positive"
-            raise ValueError(msg)
         self.account = account
         self.settings = settings or RateLimitSettings()
+        self._resolver = BucketResolver(self.settings, burst_window, steady_window)
         self._clock = clock
         self._sleep = sleep
         self._asleep = asleep
-        self._burst_window = burst_window
-        self._steady_window = steady_window
         self._hooks = combine_hooks(hooks)
         self._table = BucketTable()
 
@@ -113,7 +101,7 @@ class MemoryRateLimiter:
             ValueError: If ``cost`` exceeds a window's limit (it could never be granted).
             KeyError: If ``operation`` is unknown and no ``limits`` are given.
         """
-        bucket, windows = self._resolve(operation, cost, limits)
+        bucket, windows = self._resolver.resolve(operation, cost, limits)
         waited = wait_loop(
             operation,
             lambda: self._table.take(bucket, windows, self._clock, cost),
@@ -139,7 +127,7 @@ class MemoryRateLimiter:
             ValueError: If ``cost`` exceeds a window's limit.
             KeyError: If ``operation`` is unknown and no ``limits`` are given.
         """
-        bucket, windows = self._resolve(operation, cost, limits)
+        bucket, windows = self._resolver.resolve(operation, cost, limits)
 
         async def take() -> float:
             return self._table.take(bucket, windows, self._clock, cost)
@@ -171,23 +159,11 @@ class MemoryRateLimiter:
             retry_after: Seconds Klaviyo asked to wait on a 429, if already parsed.
         """
         feedback = Feedback.from_response(status, headers, retry_after)
-        bucket = bucket_name(operation)
-        if feedback.pause is not None:
-            try:
-                _, windows = self._resolve(operation, 1, None)
-            except KeyError:
-                return
+        bucket, windows = self._resolver.known(operation)
+        if feedback.pause is not None and windows is not None:
             self._table.pause(bucket, windows, self._clock(), feedback.pause)
         elif feedback.remaining is not None and feedback.reset is not None:
             self._table.cap(bucket, self._clock(), feedback.remaining, feedback.reset)
-
-    def _resolve(
-        self, operation: str, cost: int, limits: Limits | None
-    ) -> tuple[str, tuple[Window, ...]]:
-        chosen = limits or operation_limits(operation, self.settings)
-        windows = bucket_windows(chosen, self._burst_window, self._steady_window)
-        check_cost(operation, cost, windows)
-        return bucket_name(operation), windows
 
     def _report(self, bucket: str, waited: float, cost: int) -> None:
         if waited > 0:

@@ -7,25 +7,16 @@ import itertools
 import logging
 import math
 import os
-import threading
 import time
 from typing import TYPE_CHECKING, Final, Literal
 
 import anyio
 
 from klaviyo_kit.config import RateLimitSettings
-from klaviyo_kit.errors import ConnectError
+from klaviyo_kit.resilience._feedback import Feedback
 from klaviyo_kit.resilience._hooks import Hooks, ThrottleWait, combine_hooks
-from klaviyo_kit.resilience._limiter import (
-    Feedback,
-    Window,
-    async_wait_loop,
-    bucket_name,
-    bucket_windows,
-    check_cost,
-    operation_limits,
-    wait_loop,
-)
+from klaviyo_kit.resilience._limiter import BucketResolver, async_wait_loop, wait_loop
+from klaviyo_kit.resilience._redis_outage import Outage
 from klaviyo_kit.resilience._redis_scripts import FEEDBACK, TAKE
 from klaviyo_kit.resilience._windows import BucketTable
 
@@ -37,6 +28,7 @@ if TYPE_CHECKING:
     from redis.commands.core import AsyncScript
 
     from klaviyo_kit.operations import Limits
+    from klaviyo_kit.resilience._limiter import Window
 
 __all__ = ["RedisRateLimiter"]
 
@@ -123,15 +115,9 @@ class RedisRateLimiter:
         if "{" in key_prefix + account or "}" in key_prefix + account:
             msg = "key_prefix and account must not contain braces (they are the hash tag)"
             raise ValueError(msg)
-        if on_unavailable not in {"open", "closed"}:
-            msg = f"on_unavailable must be 'open' or 'closed', got {on_unavailable!r}"
-            raise ValueError(msg)
-        if burst_window <= 0 or steady_window <= 0:
-            msg = "window lengths must be positive"
-            raise ValueError(msg)
         self.account = account
         self.settings = settings or RateLimitSettings()
-        self.on_unavailable = on_unavailable
+        self._resolver = BucketResolver(self.settings, burst_window, steady_window)
         self._url = None if client is not None else (url or self.settings.redis_url)
         self._owns_client = client is None
         self._client: redis.Redis = client or redis_mod.Redis.from_url(
@@ -143,26 +129,22 @@ class RedisRateLimiter:
         self._take = self._client.register_script(TAKE)
         self._feedback = self._client.register_script(FEEDBACK)
         self._key_prefix = key_prefix
-        self._retry_after_failure = retry_unavailable_after
+        kwargs = self._client.connection_pool.connection_kwargs
+        where = f"{kwargs.get('host', '?')}:{kwargs.get('port', '?')}"
+        self._outage = Outage(on_unavailable, retry_unavailable_after, where, clock)
         self._clock = clock
         self._sleep = sleep
         self._asleep = asleep
-        self._burst_window = burst_window
-        self._steady_window = steady_window
         self._hooks = combine_hooks(hooks)
         self._fallback = BucketTable()
-        self._down_until = float("-inf")
-        self._down_lock = threading.Lock()
         self._members = itertools.count()
         self._member_prefix = os.urandom(6).hex()
 
     def __repr__(self) -> str:
         """Show the account, where Redis is and the failure mode (never a password)."""
-        kwargs = self._client.connection_pool.connection_kwargs
-        where = f"{kwargs.get('host', '?')}:{kwargs.get('port', '?')}"
         return (
-            f"RedisRateLimiter(account={self.account!r}, redis={where!r}, "
-            f"on_unavailable={self.on_unavailable!r})"
+            f"RedisRateLimiter(account={self.account!r}, redis={self._outage.where!r}, "
+            f"on_unavailable={self._outage.mode!r})"
         )
 
     def acquire(
@@ -191,16 +173,16 @@ class RedisRateLimiter:
             ValueError: If ``cost`` exceeds a window's limit.
             KeyError: If ``operation`` is unknown and no ``limits`` are given.
         """
-        bucket, windows = self._resolve(operation, cost, limits)
+        bucket, windows = self._resolver.resolve(operation, cost, limits)
         keys = self._keys(bucket)
 
         def take() -> float:
-            if self._is_down():
+            if self._outage.down:
                 return self._fallback.take(bucket, windows, self._clock, cost)
             try:
                 return _seconds(self._take(keys=keys, args=self._args(cost, windows)))
             except self._errors as exc:
-                self._went_down(exc)
+                self._outage.failed(exc)
                 return self._fallback.take(bucket, windows, self._clock, cost)
 
         waited = wait_loop(
@@ -230,12 +212,12 @@ class RedisRateLimiter:
             ValueError: If ``cost`` exceeds a window's limit.
             KeyError: If ``operation`` is unknown and no ``limits`` are given.
         """
-        bucket, windows = self._resolve(operation, cost, limits)
+        bucket, windows = self._resolver.resolve(operation, cost, limits)
         keys = self._keys(bucket)
         script = self._async_script()
 
         async def take() -> float:
-            if self._is_down():
+            if self._outage.down:
                 return self._fallback.take(bucket, windows, self._clock, cost)
             args = self._args(cost, windows)
             try:
@@ -244,7 +226,7 @@ class RedisRateLimiter:
                 else:
                     raw = await script(keys=keys, args=args)
             except self._errors as exc:
-                self._went_down(exc)
+                self._outage.failed(exc)
                 return self._fallback.take(bucket, windows, self._clock, cost)
             return _seconds(raw)
 
@@ -275,30 +257,29 @@ class RedisRateLimiter:
             retry_after: Seconds Klaviyo asked to wait on a 429, if already parsed.
         """
         feedback = Feedback.from_response(status, headers, retry_after)
-        if feedback.pause is None and feedback.remaining is None:
-            return
-        try:
-            bucket, windows = self._resolve(operation, 1, None)
-        except KeyError:
-            return
+        bucket, windows = self._resolver.known(operation)
         keys = self._keys(bucket)
+        args: list[str | int]
         if feedback.pause is not None:
-            key, args = keys[-2], ("pause", _millis(feedback.pause), 0)
+            key, args = keys[-2], ["pause", _millis(feedback.pause), 0]
         elif feedback.remaining is not None and feedback.reset is not None:
-            if feedback.remaining >= windows[0].limit:
+            if windows is None or feedback.remaining >= windows[0].limit:
                 return
-            key, args = keys[-1], ("cap", _millis(feedback.reset), feedback.remaining)
+            key, args = keys[-1], ["cap", _millis(feedback.reset), feedback.remaining]
+        else:
+            return
         try:
-            self._feedback(keys=[key], args=list(args))
+            self._feedback(keys=[key], args=args)
         except self._errors as exc:
             _log.warning(
                 "klaviyo_kit rate limiter could not share feedback: %s", type(exc).__name__
             )
-            now = self._clock()
+            if windows is None:
+                return
             if feedback.pause is not None:
-                self._fallback.pause(bucket, windows, now, feedback.pause)
+                self._fallback.pause(bucket, windows, self._clock(), feedback.pause)
             elif feedback.remaining is not None and feedback.reset is not None:
-                self._fallback.cap(bucket, now, feedback.remaining, feedback.reset)
+                self._fallback.cap(bucket, self._clock(), feedback.remaining, feedback.reset)
 
     def close(self) -> None:
         """Close the Redis connections this limiter opened (not those it was given)."""
@@ -312,14 +293,6 @@ class RedisRateLimiter:
             self._async_client = None
             self._atake = None
         self.close()
-
-    def _resolve(
-        self, operation: str, cost: int, limits: Limits | None
-    ) -> tuple[str, tuple[Window, ...]]:
-        chosen = limits or operation_limits(operation, self.settings)
-        windows = bucket_windows(chosen, self._burst_window, self._steady_window)
-        check_cost(operation, cost, windows)
-        return bucket_name(operation), windows
 
     def _keys(self, bucket: str) -> list[str]:
         base = f"{self._key_prefix}{{{self.account}:{bucket}}}"
@@ -344,27 +317,6 @@ class RedisRateLimiter:
         if self._atake is None:
             self._atake = self._async_client.register_script(TAKE)
         return self._atake
-
-    def _is_down(self) -> bool:
-        return self._clock() < self._down_until
-
-    def _went_down(self, exc: BaseException) -> None:
-        kwargs = self._client.connection_pool.connection_kwargs
-        where = f"{kwargs.get('host', '?')}:{kwargs.get('port', '?')}"
-        if self.on_unavailable == "closed":
-            msg = f"rate limiter: Redis at {where} is unreachable ({type(exc).__name__})"
-            raise ConnectError(msg) from exc
-        with self._down_lock:
-            if self._is_down():
-                return
-            self._down_until = self._clock() + self._retry_after_failure
-        _log.warning(
-            "klaviyo_kit rate limiter: Redis at %s is unreachable (%s); pacing in this process "
-            "only for %.0f s",
-            where,
-            type(exc).__name__,
-            self._retry_after_failure,
-        )
 
     def _report(self, bucket: str, waited: float, cost: int) -> None:
         if waited > 0:
