@@ -6,11 +6,16 @@ loaded on first use.
 
 from __future__ import annotations
 
+from klaviyo_kit._client import ClientState, KlaviyoClient, default_client, reset_default_client
 from klaviyo_kit._version import __version__
 from klaviyo_kit.config import Environment, KlaviyoSettings
 
 __all__ = [
+    "ClientState",
     "Environment",
+    "KlaviyoClient",
     "KlaviyoSettings",
     "__version__",
+    "default_client",
+    "reset_default_client",
 ]

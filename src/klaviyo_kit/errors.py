@@ -4,9 +4,9 @@
 
     KlaviyoError
     ├── ConfigurationError           settings missing or inconsistent
-    ├── TransportError               no HTTP response (retryable)
-    │   ├── ConnectError             could not connect (DNS, refused, TLS, Redis down, …)
-    │   └── RequestTimeoutError      connected, but no answer in time
+    ├── TransportError               no HTTP response (retryable; a dropped connection mid-way)
+    │   ├── ConnectError             the request was never sent (DNS, refused, TLS, pool timeout)
+    │   └── RequestTimeoutError      sent, but no answer in time
     ├── APIError                     Klaviyo answered with an error status
     │   ├── BadRequestError          400 (and other 4xx without a class of their own)
     │   ├── AuthenticationError      401
@@ -132,11 +132,11 @@ class TransportError(KlaviyoError):
 
 
 class ConnectError(TransportError):
-    """A connection could not be made (DNS, refused, reset, TLS)."""
+    """The request was never sent: DNS, refused, TLS, connect or pool timeout (safe to retry)."""
 
 
 class RequestTimeoutError(TransportError):
-    """Connected, but Klaviyo did not answer in time."""
+    """The request was sent, but Klaviyo did not answer in time (it may have been processed)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -473,7 +473,7 @@ def error_from_response(
         else:
             cls = APIError
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-    if reason is None and status == 403 and text and "<html" in text.lower():  # noqa: PLR2004
+    if status == 403 and text and "<html" in text.lower():  # noqa: PLR2004
         reason = (
             "Forbidden: an HTML page answered (likely a Cloudflare challenge), not Klaviyo's API"
         )
