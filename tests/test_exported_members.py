@@ -6,7 +6,14 @@ import importlib
 
 import pytest
 
-PACKAGES = ["klaviyo_kit", "klaviyo_kit.sdk", "klaviyo_kit.errors", "klaviyo_kit.operations"]
+PACKAGES = [
+    "klaviyo_kit",
+    "klaviyo_kit.client",
+    "klaviyo_kit.errors",
+    "klaviyo_kit.operations",
+    "klaviyo_kit.sdk",
+    "klaviyo_kit.services",
+]
 
 
 @pytest.mark.parametrize("name", PACKAGES)

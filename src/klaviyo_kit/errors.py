@@ -21,6 +21,9 @@
     ├── WebhookVerificationError     an inbound webhook failed verification (``reason``)
     └── JobError                     a background job failed
 
+    ValueError
+    └── InvalidInputError            input rejected before any request (names the field and limit)
+
 Every exception of the SDK (``openapi_client.exceptions``) and of httpx is translated into this
 tree at one place, ``klaviyo_kit.sdk.translate_errors``, with ``raise … from exc``. Mistakes in the
 caller's code (a wrong argument type, a value out of range) stay plain ``TypeError`` and
@@ -48,6 +51,7 @@ __all__ = [
     "ConflictError",
     "ConnectError",
     "ErrorDetail",
+    "InvalidInputError",
     "JobError",
     "KlaviyoError",
     "NotFoundError",
@@ -431,6 +435,22 @@ class WebhookVerificationError(KlaviyoError):
 
 class JobError(KlaviyoError):
     """A background job failed; the message names the job and the cause."""
+
+
+class InvalidInputError(ValueError):
+    """Input the kit rejected before sending anything: it names the field and the limit.
+
+    A ``ValueError`` (a bug in the caller's data), not a :class:`KlaviyoError`.
+
+    Attributes:
+        field: The offending field, e.g. ``email`` or ``events[3].properties.note``.
+    """
+
+    def __init__(self, field: str, problem: str) -> None:
+        """Create the error for ``field`` with a human description of the ``problem``."""
+        self.field = field
+        self.problem = problem
+        super().__init__(f"{field}: {redact(problem)}")
 
 
 _BY_STATUS: Final[Mapping[int, type[APIError]]] = {

@@ -5,7 +5,7 @@ Nothing here imports the SDK at import time; a group's SDK module loads on the g
 
 from __future__ import annotations
 
-from klaviyo_kit.sdk._apis import GROUPS, ApiProxy, SdkApis
+from klaviyo_kit.sdk._apis import GROUPS, ApiProxy, SdkApis, normalize_kwargs, operation_for
 from klaviyo_kit.sdk._context import OperationCall, current_call
 from klaviyo_kit.sdk._pipeline import AsyncPipeline, AsyncStage, Pipeline, Stage
 from klaviyo_kit.sdk._session import SdkSession, build_http_client
@@ -26,6 +26,8 @@ __all__ = [
     "Stage",
     "build_http_client",
     "current_call",
+    "normalize_kwargs",
+    "operation_for",
     "translate_errors",
 ]
 

@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
     from klaviyo_kit.operations import Operation
 
-__all__ = ["GROUPS", "ApiProxy", "SdkApis"]
+__all__ = ["GROUPS", "ApiProxy", "SdkApis", "normalize_kwargs", "operation_for"]
 
 GROUPS: Final[Mapping[str, str]] = {
     "accounts": "Accounts",
@@ -84,6 +84,26 @@ GROUPS: Final[Mapping[str, str]] = {
 _VARIANTS: Final = ("_with_http_info", "_without_preload_content")
 
 
+def operation_for(method: str) -> Operation:
+    """Return the operation an SDK method (or its ``_with_http_info`` variant) performs.
+
+    Raises:
+        KeyError: If the name is no SDK operation.
+    """
+    base = method
+    for suffix in _VARIANTS:
+        base = base.removesuffix(suffix)
+    return operation(base)
+
+
+def normalize_kwargs(kwargs: dict[str, object]) -> dict[str, object]:
+    """Accept a full ``links.next`` URL as ``page_cursor``, as the SDK documents."""
+    cursor = kwargs.get("page_cursor")
+    if isinstance(cursor, str) and "://" in cursor:
+        kwargs["page_cursor"] = next_cursor(cursor)
+    return kwargs
+
+
 class ApiProxy:
     """One SDK API group whose operations run through the kit's call pipeline.
 
@@ -110,11 +130,8 @@ class ApiProxy:
         target = getattr(self._api, name)
         if name.startswith("_") or not callable(target):
             return target
-        base = name
-        for suffix in _VARIANTS:
-            base = base.removesuffix(suffix)
         try:
-            op = operation(base)
+            op = operation_for(name)
         except KeyError:
             return target
         wrapped = self._wrap(op, name)
@@ -129,10 +146,7 @@ class ApiProxy:
 
         @functools.wraps(original)
         def method(*args: object, **kwargs: object) -> object:
-            cursor = kwargs.get("page_cursor")
-            if isinstance(cursor, str) and "://" in cursor:
-                kwargs["page_cursor"] = next_cursor(cursor)
-            return invoke(op, original, args, kwargs)
+            return invoke(op, original, args, normalize_kwargs(kwargs))
 
         return method
 

@@ -8,12 +8,16 @@ from typing import TYPE_CHECKING, Final
 import httpx
 
 from klaviyo_kit._version import __version__
+from klaviyo_kit.sdk._apis import GROUPS, operation_for
 from klaviyo_kit.sdk._transport import HttpxRestClient
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from klaviyo_api import KlaviyoAPI
 
     from klaviyo_kit.config import KlaviyoSettings
+    from klaviyo_kit.operations import Operation
 
 __all__ = ["SdkSession", "build_http_client", "default_timeout"]
 
@@ -63,7 +67,8 @@ class SdkSession:
         self._settings = settings
         self._http = http_client
         self._api: KlaviyoAPI | None = None
-        self._lock = threading.Lock()
+        self._groups: dict[str, object] = {}
+        self._lock = threading.RLock()
 
     @property
     def api(self) -> KlaviyoAPI:
@@ -99,8 +104,35 @@ class SdkSession:
         return api
 
     def group(self, prop: str) -> object:
-        """Return the SDK's API group object for a ``KlaviyoAPI`` property name (``Profiles``)."""
-        return getattr(self.api, prop)
+        """Return the SDK's API group object for a ``KlaviyoAPI`` property name (``Profiles``).
+
+        Built once per session and cached (the SDK's own property builds a new one each time).
+        """
+        with self._lock:
+            found = self._groups.get(prop)
+            if found is None:
+                found = self._groups[prop] = getattr(self.api, prop)
+            return found
+
+    def resolve(self, group: str, method: str) -> tuple[Operation, Callable[..., object]]:
+        """Return the operation and the generated SDK method for ``group.method``.
+
+        Args:
+            group: The snake-case API group (``profiles``).
+            method: The SDK method name (``get_profiles``), aliases included.
+
+        Returns:
+            The operation (for limits and retry decisions) and the bound SDK method.
+
+        Raises:
+            AttributeError: If the SDK has no such group or method.
+        """
+        prop = GROUPS.get(group)
+        if prop is None:
+            msg = f"the Klaviyo SDK has no API group {group!r}"
+            raise AttributeError(msg)
+        api = self.group(prop)
+        return operation_for(method), getattr(type(api), method).__get__(api)
 
     def __repr__(self) -> str:
         """Describe the session without its key."""

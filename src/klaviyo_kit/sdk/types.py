@@ -32,6 +32,7 @@ __all__ = [
     "CampaignSendJob",
     "Document",
     "Event",
+    "JsonDict",
     "KlaviyoModel",
     "Links",
     "List",
@@ -46,6 +47,9 @@ __all__ = [
 ]
 
 R = TypeVar("R", bound="Resource")
+
+JsonDict = dict[str, JsonValue]
+"""A JSON object: what the SDK sends and, in dictionary mode, returns."""
 
 
 class KlaviyoModel(BaseModel):
