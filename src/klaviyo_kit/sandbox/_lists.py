@@ -213,7 +213,7 @@ def members(call: Call, joined: Mapping[str, float]) -> list[Record]:
 
 
 def member_collection(call: Call, joined: Mapping[str, float], *, ids_only: bool) -> Reply:
-    """Return members as profiles or as resource identifiers."""
+    """Return members as profiles (with ``joined_group_at``) or as resource identifiers."""
     records = members(call, joined)
     if ids_only:
         return collection(
@@ -223,13 +223,13 @@ def member_collection(call: Call, joined: Mapping[str, float], *, ids_only: bool
             path=call.path,
             query=call.query,
         )
-    return collection(
-        records,
-        lambda r: _profiles.render(call, r),
-        base=call.base,
-        path=call.path,
-        query=call.query,
-    )
+
+    def member(record: Record) -> dict[str, Any]:
+        resource = _profiles.render(call, record)
+        resource["attributes"]["joined_group_at"] = iso(joined[record.id])
+        return resource
+
+    return collection(records, member, base=call.base, path=call.path, query=call.query)
 
 
 def get_profiles_for_list(call: Call) -> Reply:

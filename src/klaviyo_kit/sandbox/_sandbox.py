@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from klaviyo_kit.sandbox import _accounts, _events, _lists, _metrics, _profiles
+from klaviyo_kit.sandbox import _accounts, _aggregates, _events, _lists, _metrics, _profiles
 from klaviyo_kit.sandbox._app import App, HttpResponse
 from klaviyo_kit.sandbox._context import World
 from klaviyo_kit.sandbox._faults import Fault, FaultPlan, FaultSequence
@@ -31,6 +31,7 @@ _HANDLERS: Mapping[str, Callable[[Call], Reply]] = {
     **_profiles.HANDLERS,
     **_events.HANDLERS,
     **_metrics.HANDLERS,
+    **_aggregates.HANDLERS,
     **_lists.HANDLERS,
 }
 

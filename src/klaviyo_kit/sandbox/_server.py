@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
     server: _Server
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
@@ -70,7 +71,10 @@ class SandboxServer:
         bound_host, bound_port = self._server.server_address[:2]
         self.url = f"http://{bound_host!s}:{bound_port}"
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="klaviyo-sandbox", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="klaviyo-sandbox",
+            daemon=True,
         )
         self._thread.start()
 
