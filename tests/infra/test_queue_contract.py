@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
 # Redis times visibility with the server clock, so its cases really wait; keep the waits short.
-TICK = 0.2
+TICK = 0.3
 
 
 @dataclass
