@@ -37,7 +37,7 @@ def backend(request, clock, unique) -> Iterator[Backend]:
 
         yield Backend(make_memory, clock.advance)
         return
-    from klaviyo_kit.infra import RedisCache  # noqa: PLC0415
+    from klaviyo_kit.infra import RedisCache
 
     url = request.getfixturevalue("redis_url")
     request.getfixturevalue("redis_cleanup")(unique)

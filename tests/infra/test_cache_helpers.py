@@ -141,7 +141,7 @@ def test_cache_prefix_scopes_account_and_environment_without_the_key():
 
 
 def test_build_cache_redis_backend(redis_url, unique, redis_cleanup):
-    from klaviyo_kit.infra import RedisCache  # noqa: PLC0415
+    from klaviyo_kit.infra import RedisCache
 
     settings = KlaviyoSettings(
         private_key=KEY,
@@ -152,7 +152,7 @@ def test_build_cache_redis_backend(redis_url, unique, redis_cleanup):
     cache = build_cache(settings)
     assert isinstance(cache, RedisCache)
     cache.set(unique, "v")
-    import redis  # noqa: PLC0415
+    import redis
 
     raw = redis.Redis.from_url(redis_url, decode_responses=True)
     key = cache_prefix(settings) + unique
