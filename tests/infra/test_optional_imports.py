@@ -16,7 +16,7 @@ def test_importing_infra_loads_no_optional_dependency():
         "print(sorted(m for m in ('redis', 'sqlalchemy', 'klaviyo_api', 'openapi_client')"
         " if m in sys.modules))"
     )
-    out = subprocess.run(  # noqa: S603 - our own interpreter
+    out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
@@ -37,7 +37,7 @@ def test_a_missing_extra_is_named(monkeypatch, module, missing, extra):
 
 
 def test_lazy_names_resolve_and_unknown_names_fail():
-    from klaviyo_kit import infra  # noqa: PLC0415
+    from klaviyo_kit import infra
 
     assert infra.RedisQueue.__module__ == "klaviyo_kit.infra"
     assert infra.SQLStateStore.__name__ == "SQLStateStore"
@@ -46,7 +46,7 @@ def test_lazy_names_resolve_and_unknown_names_fail():
 
 
 def test_public_names_are_exported_from_the_package():
-    from klaviyo_kit import infra  # noqa: PLC0415
+    from klaviyo_kit import infra
 
     assert infra.__all__ == sorted(infra.__all__)
     for name in infra.__all__:
