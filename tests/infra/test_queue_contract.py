@@ -25,7 +25,7 @@ class Backend:
     advance: Callable[[float], None]
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
 def backend(request, clock, unique) -> Iterator[Backend]:
     made: list[JobQueue] = []
     if request.param == "memory":

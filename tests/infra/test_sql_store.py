@@ -76,6 +76,7 @@ def test_plain_postgresql_urls_use_psycopg_and_hide_the_password():
     store.close()
 
 
+@pytest.mark.postgres
 def test_postgres_schema_creation_is_idempotent(postgres_url, unique):
     first = SQLStateStore(postgres_url, table_prefix=unique)
     second = SQLStateStore(postgres_url, table_prefix=unique)

@@ -16,7 +16,7 @@ ROUNDS = 60
 BASE = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store_url(request, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'state.sqlite3'}"
