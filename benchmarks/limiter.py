@@ -30,6 +30,7 @@ SATURATE = Limits(20, 60)  # 60 permits per steady window, at most 20 per second
 
 
 def per_call_us(fn: Callable[[], object], calls: int) -> float:
+    """Return the mean wall time of ``fn()`` in microseconds over ``calls`` calls."""
     start = time.perf_counter()
     for _ in range(calls):
         fn()
@@ -37,6 +38,7 @@ def per_call_us(fn: Callable[[], object], calls: int) -> float:
 
 
 def saturate(limiter: RateLimiter, seconds: float, start: float) -> int:
+    """Acquire as fast as allowed from ``start`` for ``seconds``; return the permits granted."""
     time.sleep(max(0.0, start - time.time()))
     granted = 0
     while True:
@@ -56,6 +58,7 @@ def _worker(
 
 
 def cleanup(url: str, prefix: str) -> None:
+    """Delete every key under ``prefix``."""
     client = redis.Redis.from_url(url)
     keys = list(client.scan_iter(match=f"{prefix}*"))
     if keys:
@@ -64,6 +67,7 @@ def cleanup(url: str, prefix: str) -> None:
 
 
 def main() -> None:
+    """Measure overheads and saturation, then print them."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--seconds", type=float, default=6.0, help="saturation run length")

@@ -176,7 +176,7 @@ def test_four_processes_never_exceed_the_windows_and_reach_the_steady_limit(redi
     window, windows, burst, steady = 3.0, 3, 10, 24
     start = time.time() + 3.0
     procs = [
-        subprocess.Popen(  # noqa: S603 - our own script, run with this interpreter
+        subprocess.Popen(
             [
                 sys.executable,
                 "-c",
