@@ -9,8 +9,15 @@ from hypothesis import strategies as st
 
 from klaviyo_kit.config import RateLimitSettings
 from klaviyo_kit.errors import RateLimitTimeoutError
-from klaviyo_kit.operations import Limits
-from klaviyo_kit.resilience import BaseHooks, MemoryRateLimiter, ThrottleWait, operation_limits
+from klaviyo_kit.operations import Limits, operation
+from klaviyo_kit.resilience import (
+    BaseHooks,
+    BucketLimit,
+    MemoryRateLimiter,
+    ThrottleWait,
+    operation_limits,
+    rate_limit_buckets,
+)
 
 
 def make(clock, **kwargs) -> MemoryRateLimiter:
@@ -258,3 +265,22 @@ def test_a_429_on_a_custom_bucket_pauses_it_once_it_is_known(clock):
     limiter.acquire("my_bucket", limits=Limits(5, 50))
     limiter.observe("my_bucket", 429, {"Retry-After": "3"})
     assert limiter.acquire("my_bucket", limits=Limits(5, 50)) == pytest.approx(3.0, abs=1e-3)
+
+
+def test_conditional_limits_are_counted_on_a_bucket_of_their_own(clock):
+    op = operation("get_profile")
+    assert rate_limit_buckets(op) == (BucketLimit("get_profile"),)
+    buckets = rate_limit_buckets(op, {"include": ["list", "segment"], "fields": "x"})
+    assert [b.bucket for b in buckets] == [
+        "get_profile",
+        "get_profile[include=list]",
+        "get_profile[include=segment]",
+    ]
+    limiter = make(clock)
+
+    def call() -> float:
+        return sum(limiter.acquire(b.bucket, limits=b.limits) for b in buckets[:2])
+
+    assert call() == 0
+    assert call() == pytest.approx(1.0, abs=1e-3)
+    assert limiter.acquire("get_profile") == 0

@@ -7,6 +7,7 @@ windows), the circuit breaker and the retry policy. Each stage reports through :
 from __future__ import annotations
 
 from klaviyo_kit.resilience._breaker import BreakerSnapshot, CircuitBreaker
+from klaviyo_kit.resilience._buckets import BucketLimit, rate_limit_buckets
 from klaviyo_kit.resilience._hooks import (
     BaseHooks,
     BreakerChange,
@@ -31,6 +32,7 @@ __all__ = [
     "BreakerChange",
     "BreakerSnapshot",
     "BreakerState",
+    "BucketLimit",
     "CircuitBreaker",
     "Hooks",
     "LoggingHooks",
@@ -47,6 +49,7 @@ __all__ = [
     "combine_hooks",
     "is_idempotent",
     "operation_limits",
+    "rate_limit_buckets",
 ]
 
 for _name in __all__:
