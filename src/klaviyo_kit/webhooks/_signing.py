@@ -92,7 +92,11 @@ def sign_webhook(
         ['Content-Type', 'Klaviyo-Signature']
     """
     chosen: SignatureScheme = scheme if scheme is not None else KlaviyoSignatureScheme()
-    if delivery_id is None and not isinstance(body, bytes):
+    if (
+        delivery_id is None
+        and isinstance(chosen, KlaviyoSignatureScheme)
+        and not isinstance(body, bytes)
+    ):
         meta = body.get("meta")
         found = meta.get("klaviyo_webhook_id") if isinstance(meta, dict) else None
         delivery_id = found if isinstance(found, str) else None
