@@ -10,23 +10,33 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from klaviyo_kit.infra._json import JSONValue
+from klaviyo_kit.infra._memory_queue import MemoryQueue
 from klaviyo_kit.infra._memory_store import MemoryStateStore
+from klaviyo_kit.infra._queue import DeadLetter, JobQueue, Reserved, RetryDelay
 from klaviyo_kit.infra._store import AuditEntry, Direction, RecordSync, StateStore
 
 if TYPE_CHECKING:
+    from klaviyo_kit.infra._redis_queue import RedisQueue
     from klaviyo_kit.infra._sql_store import SQLStateStore
 
 __all__ = [
     "AuditEntry",
+    "DeadLetter",
     "Direction",
     "JSONValue",
+    "JobQueue",
+    "MemoryQueue",
     "MemoryStateStore",
     "RecordSync",
+    "RedisQueue",
+    "Reserved",
+    "RetryDelay",
     "SQLStateStore",
     "StateStore",
 ]
 
 _LAZY = {
+    "RedisQueue": "klaviyo_kit.infra._redis_queue",
     "SQLStateStore": "klaviyo_kit.infra._sql_store",
 }
 
@@ -45,6 +55,15 @@ def __getattr__(name: str) -> object:
     return value
 
 
-for _value in (AuditEntry, MemoryStateStore, RecordSync, StateStore):
+for _value in (
+    AuditEntry,
+    DeadLetter,
+    JobQueue,
+    MemoryQueue,
+    MemoryStateStore,
+    RecordSync,
+    Reserved,
+    StateStore,
+):
     _value.__module__ = __name__
 del _value
