@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from klaviyo_kit.errors import JobError
+from klaviyo_kit.errors import JobError, QueueFullError
+from klaviyo_kit.infra import MemoryQueue
 from klaviyo_kit.webhooks import (
     EventStatus,
     WebhookDelivery,
@@ -170,22 +171,22 @@ def test_adispatch_with_only_sync_handlers_runs_them_off_the_loop(kit, store):
     assert report.count(EventStatus.PROCESSED) == 1
 
 
-class ListQueue:
-    """Records what is queued (the real JobQueue is not on this branch yet)."""
-
-    def __init__(self, *, fail: bool = False) -> None:
-        self.jobs: list[tuple[dict[str, object], str | None]] = []
-        self.fail = fail
-
-    def enqueue(self, payload, *, key=None, delay=0.0) -> str:
-        if self.fail:
-            raise ConnectionError("queue is down")
-        self.jobs.append((dict(payload), key))
-        return f"job-{len(self.jobs)}"
+def drain(queue: MemoryQueue, router: WebhookRouter) -> list[str]:
+    """Run every queued job the way a worker would: ack on success, nack on failure."""
+    errors: list[str] = []
+    for item in queue.reserve(visibility_timeout=30, max_items=100):
+        try:
+            router.run_job(item.payload)
+        except JobError as exc:  # noqa: PERF203 - one outcome per job, like a worker
+            errors.append(str(exc))
+            queue.nack(item.receipt, error=str(exc))
+        else:
+            queue.ack(item.receipt)
+    return errors
 
 
 def test_with_a_queue_events_are_deferred_once_and_run_by_a_worker(kit, store):
-    queue = ListQueue()
+    queue = MemoryQueue()
     router = WebhookRouter(store, queue=queue)
     done: list[str] = []
     router.add("*", lambda e: done.append(e.external_id))
@@ -194,30 +195,42 @@ def test_with_a_queue_events_are_deferred_once_and_run_by_a_worker(kit, store):
     assert report.count(EventStatus.DEFERRED) == 2
     assert done == []
     assert router.dispatch(delivery).replayed
-    assert [key for _, key in queue.jobs] == [e.dedupe_key for e in delivery.events]
-    results = [router.run_job(job) for job, _ in queue.jobs]
+    assert queue.size() == 2
+    assert drain(queue, router) == []
     assert done == ["Q1", "Q2"]
-    assert {r.status for r in results} == {EventStatus.PROCESSED}
+    assert queue.size() == 0
 
 
 def test_a_failing_queued_job_raises_so_the_queue_retries_it(kit, store):
-    queue = ListQueue()
+    queue = MemoryQueue(retry_delay=0)
     router = WebhookRouter(store, queue=queue)
-    router.add("*", lambda e: 1 / 0)
+    attempts: list[str] = []
+
+    def flaky(event: WebhookEvent) -> None:
+        attempts.append(event.external_id)
+        if len(attempts) == 1:
+            raise RuntimeError("first try fails")
+
+    router.add("*", flaky)
     router.dispatch(verified(kit, kit.event(external_id="F1")))
-    with pytest.raises(JobError, match="F1"):
-        router.run_job(queue.jobs[0][0])
+    (error,) = drain(queue, router)
+    assert "F1" in error
+    assert drain(queue, router) == []
+    assert attempts == ["F1", "F1"]
     with pytest.raises(ValueError, match="not a webhook event job"):
         router.run_job({"kind": "something else"})
+    with pytest.raises(ValueError, match="not a webhook event job"):
+        router.run_job(["not", "a", "job"])
 
 
 def test_an_event_the_queue_refuses_is_released_for_a_retry(kit, store):
-    router = WebhookRouter(store, queue=ListQueue(fail=True))
+    router = WebhookRouter(store, queue=MemoryQueue(max_size=1))
     router.add("*", lambda e: None)
-    delivery = verified(kit, kit.event(external_id="N1"))
+    delivery = verified(kit, kit.event(external_id="N1"), kit.event(external_id="N2"))
     report = router.dispatch(delivery)
-    assert report.results[0].status is EventStatus.FAILED
-    assert store.claim_delivery(delivery.events[0].dedupe_key, ttl=60)
+    assert [r.status for r in report.results] == [EventStatus.DEFERRED, EventStatus.FAILED]
+    assert isinstance(report.results[1].error, QueueFullError)
+    assert store.claim_delivery(delivery.events[1].dedupe_key, ttl=60)
 
 
 def test_registration_mistakes_are_caller_errors(store):

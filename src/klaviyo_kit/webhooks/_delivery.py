@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from klaviyo_kit.webhooks._reasons import VerificationReason, reject
 from klaviyo_kit.webhooks._scheme import iso_timestamp
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+    from klaviyo_kit.infra import JSONValue
 
 
 def _mapping(value: object) -> Mapping[str, object]:
@@ -83,24 +85,27 @@ class WebhookEvent:
         relationships = _mapping(_mapping(self.payload.get("data")).get("relationships"))
         return _optional_str(_mapping(_mapping(relationships.get(name)).get("data")).get("id"))
 
-    def to_job(self) -> dict[str, object]:
-        """Return the event as a JSON-ready job payload; :meth:`from_job` reverses it."""
+    def to_job(self) -> dict[str, JSONValue]:
+        """Return the event as a JSON job payload; :meth:`from_job` reverses it."""
         return {
             "kind": "klaviyo_kit.webhook_event",
             "topic": self.topic,
             "external_id": self.external_id,
-            "payload": dict(self.payload),
+            # The payload came out of json.loads, so it is JSON data.
+            "payload": cast("dict[str, JSONValue]", dict(self.payload)),
             "delivery_id": self.delivery_id,
             "index": self.index,
         }
 
     @classmethod
-    def from_job(cls, job: Mapping[str, object]) -> WebhookEvent:
+    def from_job(cls, job: object) -> WebhookEvent:
         """Rebuild an event from :meth:`to_job` output.
 
         Raises:
             ValueError: ``job`` is not an event job.
         """
+        if not isinstance(job, dict):
+            raise ValueError("not a webhook event job")  # noqa: TRY004 - a bad value, not type
         topic, external_id = job.get("topic"), job.get("external_id")
         delivery_id, payload, index = job.get("delivery_id"), job.get("payload"), job.get("index")
         if not (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from klaviyo_kit.infra import JSONValue
 
 
 class DeliveryLedger(Protocol):
@@ -21,5 +21,5 @@ class DeliveryLedger(Protocol):
 class EventQueue(Protocol):
     """Takes events to handle later (``JobQueue`` satisfies it)."""
 
-    def enqueue(self, payload: Mapping[str, object], *, key: str | None = None) -> str:
+    def enqueue(self, payload: JSONValue, *, key: str | None = None) -> str:
         """Queue ``payload`` (deduplicated on ``key``) and return the job id."""

@@ -17,7 +17,7 @@ from klaviyo_kit.webhooks._delivery import WebhookEvent
 from klaviyo_kit.webhooks._results import DispatchReport, EventResult, EventStatus
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Mapping
+    from collections.abc import Awaitable
 
     from klaviyo_kit.webhooks._delivery import WebhookDelivery
     from klaviyo_kit.webhooks._ports import DeliveryLedger, EventQueue
@@ -58,7 +58,7 @@ class WebhookRouter:
     Args:
         ledger: Remembers claimed events; a ``StateStore`` fits.
         queue: When given, claimed events are queued (``JobQueue``) instead of handled at
-            once, and a worker calls :meth:`run_job`.
+            once, and a worker passes each reserved payload to :meth:`run_job`.
         dedupe_ttl: Seconds a claim is remembered.
 
     Example:
@@ -144,7 +144,7 @@ class WebhookRouter:
         results = [await self._aprocess(event) for event in delivery.events]
         return DispatchReport(delivery.delivery_id, tuple(results))
 
-    def run_job(self, job: Mapping[str, object]) -> EventResult:
+    def run_job(self, job: object) -> EventResult:
         """Run the handlers for an event queued by a router built with ``queue=``.
 
         Returns:
