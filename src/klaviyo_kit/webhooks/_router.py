@@ -13,6 +13,7 @@ import anyio
 import anyio.to_thread
 
 from klaviyo_kit.errors import JobError
+from klaviyo_kit.infra import MemoryStateStore
 from klaviyo_kit.webhooks._delivery import WebhookEvent
 from klaviyo_kit.webhooks._results import DispatchReport, EventResult, EventStatus
 
@@ -56,7 +57,8 @@ class WebhookRouter:
     released so a redelivery can retry it, and the other events carry on.
 
     Args:
-        ledger: Remembers claimed events; a ``StateStore`` fits.
+        ledger: Remembers claimed events; a ``StateStore`` fits. When ``None``, a
+            ``MemoryStateStore``, which dedupes within this process only.
         queue: When given, claimed events are queued (``JobQueue``) instead of handled at
             once, and a worker passes each reserved payload to :meth:`run_job`.
         dedupe_ttl: Seconds a claim is remembered.
@@ -70,7 +72,7 @@ class WebhookRouter:
 
     def __init__(
         self,
-        ledger: DeliveryLedger,
+        ledger: DeliveryLedger | None = None,
         *,
         queue: EventQueue | None = None,
         dedupe_ttl: float = DEFAULT_DEDUPE_TTL,
@@ -78,7 +80,7 @@ class WebhookRouter:
         """Create an empty router; see the class docstring for the arguments."""
         if dedupe_ttl <= 0:
             raise ValueError("dedupe_ttl must be positive")
-        self._ledger = ledger
+        self._ledger: DeliveryLedger = ledger if ledger is not None else MemoryStateStore()
         self._queue = queue
         self._ttl = dedupe_ttl
         self._routes: list[tuple[str, WebhookHandler]] = []

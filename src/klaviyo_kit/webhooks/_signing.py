@@ -88,8 +88,8 @@ def sign_webhook(
     Example:
         >>> body = build_delivery([], webhook_id="01TEST")
         >>> signed = sign_webhook(body, secret="s3cret-for-tests")
-        >>> sorted(signed.headers)[:2]
-        ['Content-Type', 'Klaviyo-Signature']
+        >>> signed.headers["Klaviyo-Webhook-Id"]
+        '01TEST'
     """
     chosen: SignatureScheme = scheme if scheme is not None else KlaviyoSignatureScheme()
     if (
