@@ -14,8 +14,9 @@ def test_all_lists_every_public_name():
             "annotations",
             "importlib",
             "TYPE_CHECKING",
-            "handlers",
         }
+        # Submodules are reachable as attributes; they are not re-exported names.
+        public -= {"handlers", "campaign_events", "list_events", "profile_events"}
         assert public <= set(module.__all__)
         for name in module.__all__:
             assert getattr(module, name) is not None
