@@ -74,7 +74,7 @@ def unique() -> str:
 @pytest.fixture
 def redis_cleanup(redis_url: str) -> Iterator[Callable[[str], None]]:
     """Register key prefixes to delete from Redis after the test."""
-    import redis  # noqa: PLC0415
+    import redis
 
     prefixes: list[str] = []
     yield prefixes.append

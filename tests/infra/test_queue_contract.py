@@ -39,7 +39,7 @@ def backend(request, clock, unique) -> Iterator[Backend]:
 
         yield Backend(make_memory, clock.advance)
     else:
-        from klaviyo_kit.infra import RedisQueue  # noqa: PLC0415
+        from klaviyo_kit.infra import RedisQueue
 
         url = request.getfixturevalue("redis_url")
         request.getfixturevalue("redis_cleanup")(f"{{{unique}")

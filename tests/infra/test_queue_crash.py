@@ -17,11 +17,11 @@ VISIBILITY = "1.0"
 
 def _worker(redis_url: str, prefix: str, mode: str, count: int) -> subprocess.Popen[str]:
     command = [sys.executable, str(WORKER), redis_url, prefix, mode, str(count), VISIBILITY]
-    return subprocess.Popen(command, stdout=subprocess.PIPE, text=True)  # noqa: S603
+    return subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
 
 
 def test_sigkilled_worker_items_are_redelivered_and_acked_once(redis_url, unique, redis_cleanup):
-    from klaviyo_kit.infra import RedisQueue  # noqa: PLC0415
+    from klaviyo_kit.infra import RedisQueue
 
     redis_cleanup(f"{{{unique}")
     queue = RedisQueue(redis_url, prefix=unique)

@@ -24,13 +24,13 @@ def store_url(request, tmp_path) -> str:
 
 
 def test_threads_and_processes_keep_dedupe_and_watermarks(store_url, unique):
-    from klaviyo_kit.infra import SQLStateStore  # noqa: PLC0415
+    from klaviyo_kit.infra import SQLStateStore
 
     store = SQLStateStore(store_url, table_prefix=unique)
     store.ensure_schema()
     try:
         children = [
-            subprocess.Popen(  # noqa: S603 - our own script
+            subprocess.Popen(
                 [sys.executable, str(HAMMER), store_url, unique, str(worker), str(ROUNDS)],
                 stdout=subprocess.PIPE,
                 text=True,

@@ -20,7 +20,7 @@ def store(request, clock, tmp_path, unique) -> Iterator[StateStore]:
     if request.param == "memory":
         yield MemoryStateStore(clock=clock)
         return
-    from klaviyo_kit.infra import SQLStateStore  # noqa: PLC0415
+    from klaviyo_kit.infra import SQLStateStore
 
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'state.sqlite3'}"

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 try:
     import redis
+    from redis import asyncio as redis_asyncio
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     msg = "redis is not installed: pip install 'klaviyo-kit[redis]'"
     raise ImportError(msg, name="redis") from exc
 
-__all__ = ["connect", "redis"]
+__all__ = ["connect", "redis", "redis_asyncio"]
 
 
 def connect(url: str) -> redis.Redis:

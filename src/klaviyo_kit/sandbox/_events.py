@@ -1,0 +1,225 @@
+"""Events: create (``unique_id`` dedupe per profile and metric), bulk create, list, get."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from klaviyo_kit.sandbox import _profiles
+from klaviyo_kit.sandbox._filters import matches, parse_filter, sort_key
+from klaviyo_kit.sandbox._jsonapi import (
+    Reply,
+    collection,
+    invalid,
+    links_self,
+    not_found,
+    relationship,
+)
+from klaviyo_kit.sandbox._metrics import metric_named
+from klaviyo_kit.sandbox._state import Record, iso, parse_time
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from klaviyo_kit.sandbox._context import Call, World
+
+_FILTERS = {
+    "metric_id": frozenset({"equals"}),
+    "profile_id": frozenset({"equals"}),
+    "profile": frozenset({"has"}),
+    "datetime": frozenset({"greater-than", "greater-or-equal", "less-than", "less-or-equal"}),
+    "timestamp": frozenset({"greater-than", "greater-or-equal", "less-than", "less-or-equal"}),
+}
+_TIME_FIELDS = frozenset({"datetime", "timestamp"})
+
+
+def record_event(
+    world: World,
+    profile: Record,
+    metric_name: str,
+    properties: Mapping[str, Any],
+    *,
+    when: float | None = None,
+    value: float | None = None,
+    unique_id: str | None = None,
+    integration: str = "api",
+) -> Record:
+    """Store an event (or return the stored one with the same ``unique_id``) and emit its topic.
+
+    Args:
+        world: The account world.
+        profile: Whose event it is.
+        metric_name: The metric's name, created on first use.
+        properties: The event properties.
+        when: Event time in epoch seconds (default: now).
+        value: The event's monetary value.
+        unique_id: Dedupe key per profile and metric (default: a new uuid).
+        integration: ``api`` for events sent through the API, ``klaviyo`` for system events.
+
+    Returns:
+        The stored event.
+    """
+    metric = metric_named(world, metric_name, integration)
+    key = (profile.id, metric.id, unique_id or str(uuid.uuid4()))
+    existing = world.account.event_keys.get(key)
+    if existing is not None:
+        return world.account.events[existing]
+    now = world.clock()
+    moment = now if when is None else when
+    props = dict(properties)
+    if value is not None:
+        props.setdefault("$value", value)
+    record = Record(
+        world.ids.ulid(moment),
+        {"properties": props, "uuid": str(uuid.uuid4()), "unique_id": key[2]},
+        moment,
+        now,
+        {"metric_id": metric.id, "profile_id": profile.id},
+    )
+    world.account.events[record.id] = record
+    world.account.event_keys[key] = record.id
+    profile.extra["last_event"] = max(profile.extra.get("last_event", moment), moment)
+    if integration == "klaviyo":
+        slug = metric_name.lower().replace(" ", "_")
+        world.emit(f"event:klaviyo.{slug}", record)
+    return record
+
+
+def render(call: Call, record: Record) -> dict[str, Any]:
+    """Return an event resource object."""
+    return render_event(call.base, record)
+
+
+def render_event(base: str, record: Record) -> dict[str, Any]:
+    """Return an event resource object with links under ``base``."""
+    path = f"/api/events/{record.id}"
+    return {
+        "type": "event",
+        "id": record.id,
+        "attributes": {
+            "timestamp": int(record.created),
+            "event_properties": record.attributes["properties"],
+            "datetime": iso(record.created),
+            "uuid": record.attributes["uuid"],
+        },
+        "relationships": {
+            "profile": relationship(
+                base, path, "profile", {"type": "profile", "id": record.extra["profile_id"]}
+            ),
+            "metric": relationship(
+                base, path, "metric", {"type": "metric", "id": record.extra["metric_id"]}
+            ),
+        },
+        "links": links_self(base, path),
+    }
+
+
+def _event_field(record: Record) -> Callable[[str], object]:
+    def get(name: str) -> object:
+        if name in _TIME_FIELDS:
+            return record.created
+        return record.extra.get(name)
+
+    return get
+
+
+def _store(call: Call, attrs: Mapping[str, Any], profile: Record, pointer: str) -> None:
+    props = attrs.get("properties")
+    if not isinstance(props, dict):
+        raise invalid("'properties' is a required field.", pointer=f"{pointer}/properties")
+    metric = ((attrs.get("metric") or {}).get("data") or {}).get("attributes") or {}
+    name = metric.get("name")
+    if not isinstance(name, str) or not name:
+        raise invalid(
+            "'name' is a required field.", pointer=f"{pointer}/metric/data/attributes/name"
+        )
+    when = None
+    if attrs.get("time") is not None:
+        try:
+            when = parse_time(str(attrs["time"]))
+        except ValueError:
+            raise invalid("Invalid datetime.", pointer=f"{pointer}/time") from None
+    value = attrs.get("value")
+    if value is not None and not isinstance(value, (int, float)):
+        raise invalid("'value' must be a number.", pointer=f"{pointer}/value")
+    record_event(
+        call.world, profile, name, props, when=when, value=value, unique_id=attrs.get("unique_id")
+    )
+
+
+def _profile_for(call: Call, data: object, pointer: str) -> Record:
+    if not isinstance(data, dict):
+        raise invalid("'profile' is a required field.", pointer=pointer)
+    attrs = data.get("attributes") or {}
+    if not isinstance(attrs, dict):
+        raise invalid("'attributes' must be an object.", pointer=f"{pointer}/attributes")
+    if data.get("id") is None and not any(attrs.get(n) for n in _profiles.IDENTIFIERS):
+        raise invalid(
+            "One of 'id', 'email', 'phone_number' or 'external_id' is required.",
+            pointer=f"{pointer}/attributes",
+        )
+    record, _ = _profiles.upsert(call, attrs, data.get("id"))
+    return record
+
+
+def create_event(call: Call) -> Reply:
+    """POST /api/events: 202 with no body."""
+    attrs = call.attributes("event")
+    profile_data = (attrs.get("profile") or {}).get("data")
+    profile = _profile_for(call, profile_data, "/data/attributes/profile/data")
+    _store(call, attrs, profile, "/data/attributes")
+    return Reply(202)
+
+
+def bulk_create_events(call: Call) -> Reply:
+    """POST /api/event-bulk-create-jobs: 202 with no body, every event stored at once."""
+    attrs = call.attributes("event-bulk-create-job")
+    entries = (attrs.get("events-bulk-create") or {}).get("data")
+    base = "/data/attributes/events-bulk-create/data"
+    if not isinstance(entries, list) or not 1 <= len(entries) <= 1000:  # noqa: PLR2004
+        raise invalid("Between 1 and 1000 profiles' events are allowed.", pointer=base)
+    for index, entry in enumerate(entries):
+        inner = (entry or {}).get("attributes") or {}
+        pointer = f"{base}/{index}/attributes"
+        profile = _profile_for(
+            call, (inner.get("profile") or {}).get("data"), f"{pointer}/profile/data"
+        )
+        events = (inner.get("events") or {}).get("data") or []
+        for number, event in enumerate(events):
+            _store(
+                call, (event or {}).get("attributes") or {}, profile, f"{pointer}/events/{number}"
+            )
+    return Reply(202)
+
+
+def get_events(call: Call) -> Reply:
+    """GET /api/events (filter by metric, profile and time; sort by datetime)."""
+    conditions = parse_filter(call.query.get("filter", ""), _FILTERS, _TIME_FIELDS)
+    records = [r for r in call.account.events.values() if matches(conditions, _event_field(r))]
+    _, descending = sort_key(call.query, frozenset({"datetime", "timestamp"}), "timestamp")
+    records.sort(key=lambda r: r.created, reverse=descending)
+    return collection(
+        records,
+        lambda r: render(call, r),
+        base=call.base,
+        path=call.path,
+        query=call.query,
+        default_size=200,
+        max_size=1000,
+    )
+
+
+def get_event(call: Call) -> Reply:
+    """GET /api/events/{id}."""
+    record = call.account.events.get(call.params["id"])
+    if record is None:
+        raise not_found("event", call.params["id"])
+    return Reply(200, {"data": render(call, record), "links": links_self(call.base, call.path)})
+
+
+HANDLERS: Mapping[str, Callable[[Call], Reply]] = {
+    "create_event": create_event,
+    "bulk_create_events": bulk_create_events,
+    "get_events": get_events,
+    "get_event": get_event,
+}

@@ -1,0 +1,279 @@
+"""Profiles: get, list (filter, sort, cursor), create (409 on duplicates), update, upsert."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from klaviyo_kit.sandbox._context import optional_str
+from klaviyo_kit.sandbox._filters import matches, parse_filter, sort_key
+from klaviyo_kit.sandbox._jsonapi import (
+    Reply,
+    SandboxAPIError,
+    collection,
+    invalid,
+    links_self,
+    not_found,
+    relationship,
+)
+from klaviyo_kit.sandbox._state import Record, iso
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from klaviyo_kit.sandbox._context import Call
+
+_POINTER = "/data/attributes"
+IDENTIFIERS = ("email", "phone_number", "external_id")
+_TEXT_FIELDS = (
+    *IDENTIFIERS,
+    "first_name",
+    "last_name",
+    "organization",
+    "locale",
+    "title",
+    "image",
+)
+_LOCATION_FIELDS = (
+    "address1",
+    "address2",
+    "city",
+    "country",
+    "latitude",
+    "longitude",
+    "region",
+    "zip",
+    "timezone",
+    "ip",
+)
+_FILTERS = {
+    "id": frozenset({"equals", "any"}),
+    "email": frozenset({"equals", "any"}),
+    "phone_number": frozenset({"equals", "any"}),
+    "external_id": frozenset({"equals", "any"}),
+    "created": frozenset({"greater-than", "less-than", "greater-or-equal", "less-or-equal"}),
+    "updated": frozenset({"greater-than", "less-than", "greater-or-equal", "less-or-equal"}),
+}
+_TIME_FIELDS = frozenset({"created", "updated"})
+_SORTS = frozenset({"id", "created", "updated", "email"})
+
+
+def profile_field(record: Record) -> Callable[[str], object]:
+    """Return a getter of filterable/sortable profile fields."""
+
+    def get(name: str) -> object:
+        if name == "id":
+            return record.id
+        if name == "created":
+            return record.created
+        if name == "updated":
+            return record.updated
+        return record.attributes.get(name)
+
+    return get
+
+
+def subscriptions(record: Record) -> dict[str, Any]:
+    """Return the profile's consent state in Klaviyo's ``subscriptions`` shape."""
+    state: dict[str, Any] = record.extra.setdefault("subscriptions", {})
+    email = state.get("email", "NEVER_SUBSCRIBED")
+    sms = state.get("sms", "NEVER_SUBSCRIBED")
+    suppressed = record.extra.get("suppressed", False)
+    return {
+        "email": {
+            "marketing": {
+                "can_receive_email_marketing": email == "SUBSCRIBED" and not suppressed,
+                "consent": email,
+                "suppression": (
+                    [{"reason": "USER_SUPPRESSED", "timestamp": iso(record.updated)}]
+                    if suppressed
+                    else []
+                ),
+                "list_suppressions": [],
+            }
+        },
+        "sms": {
+            "marketing": {"can_receive_sms_marketing": sms == "SUBSCRIBED", "consent": sms},
+        },
+    }
+
+
+def render(call: Call, record: Record) -> dict[str, Any]:
+    """Return a profile resource object."""
+    attrs = record.attributes
+    path = f"/api/profiles/{record.id}"
+    attributes: dict[str, Any] = {name: attrs.get(name) for name in _TEXT_FIELDS}
+    attributes.update(
+        created=iso(record.created),
+        updated=iso(record.updated),
+        last_event_date=(iso(record.extra["last_event"]) if "last_event" in record.extra else None),
+        location={name: attrs.get("location", {}).get(name) for name in _LOCATION_FIELDS},
+        properties=dict(attrs.get("properties", {})),
+    )
+    if "subscriptions" in call.query.get("additional-fields[profile]", ""):
+        attributes["subscriptions"] = subscriptions(record)
+    return {
+        "type": "profile",
+        "id": record.id,
+        "attributes": attributes,
+        "relationships": {
+            name: relationship(call.base, path, name, None) for name in ("lists", "segments")
+        },
+        "links": links_self(call.base, path),
+    }
+
+
+def _clean(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    cleaned: dict[str, Any] = {}
+    for name in _TEXT_FIELDS:
+        if name in attrs:
+            cleaned[name] = optional_str(attrs, name, _POINTER)
+    email = cleaned.get("email")
+    if email is not None and ("@" not in email or email.startswith("@") or " " in email):
+        raise invalid(f"Invalid email address: {email}", pointer=f"{_POINTER}/email")
+    phone = cleaned.get("phone_number")
+    if phone is not None and not (phone.startswith("+") and phone[1:].isdigit()):
+        raise invalid(
+            f"Invalid phone number format (Example of a valid format: +12345678901): {phone}",
+            pointer=f"{_POINTER}/phone_number",
+        )
+    for name in ("location", "properties"):
+        if name in attrs and attrs[name] is not None:
+            if not isinstance(attrs[name], dict):
+                raise invalid(f"'{name}' must be an object.", pointer=f"{_POINTER}/{name}")
+            cleaned[name] = dict(attrs[name])
+    return cleaned
+
+
+def _duplicate(call: Call, attrs: Mapping[str, Any], own_id: str | None) -> None:
+    for name in IDENTIFIERS:
+        found = call.account.find_profile(name, attrs.get(name))
+        if found is not None and found.id != own_id:
+            raise SandboxAPIError(
+                409,
+                "duplicate_profile",
+                "Conflict.",
+                "A profile already exists with one of these identifiers.",
+                pointer=_POINTER,
+                meta={"duplicate_profile_id": found.id},
+            )
+
+
+def _apply(record: Record, attrs: Mapping[str, Any], now: float) -> None:
+    for name, value in attrs.items():
+        if name in {"location", "properties"}:
+            merged = dict(record.attributes.get(name, {}))
+            merged.update(value)
+            record.attributes[name] = merged
+        else:
+            record.attributes[name] = value
+    record.updated = now
+
+
+def new_profile(call: Call, attrs: Mapping[str, Any]) -> Record:
+    """Store a new profile from cleaned attributes (no duplicate check)."""
+    now = call.now
+    record = Record(call.world.ids.ulid(now), {}, now, now)
+    _apply(record, attrs, now)
+    call.account.profiles[record.id] = record
+    return record
+
+
+def upsert(
+    call: Call, raw: Mapping[str, Any], profile_id: str | None = None
+) -> tuple[Record, bool]:
+    """Create or update a profile keyed by id, email, phone or external id.
+
+    Returns:
+        The record and whether it was created.
+    """
+    attrs = _clean(raw)
+    record = call.account.profiles.get(profile_id) if profile_id else None
+    for name in IDENTIFIERS:
+        record = record or call.account.find_profile(name, attrs.get(name))
+    if record is None:
+        if not any(attrs.get(name) for name in IDENTIFIERS):
+            raise invalid(
+                "One of 'email', 'phone_number' or 'external_id' is required.",
+                pointer=_POINTER,
+            )
+        return new_profile(call, attrs), True
+    _duplicate(call, attrs, record.id)
+    _apply(record, attrs, call.now)
+    return record, False
+
+
+def get_profiles(call: Call) -> Reply:
+    """GET /api/profiles."""
+    conditions = parse_filter(call.query.get("filter", ""), _FILTERS, _TIME_FIELDS)
+    records = [r for r in call.account.profiles.values() if matches(conditions, profile_field(r))]
+    if "sort" in call.query:
+        field, descending = sort_key(call.query, _SORTS, "id")
+        records.sort(key=lambda r: str(profile_field(r)(field) or ""), reverse=descending)
+    return collection(
+        records, lambda r: render(call, r), base=call.base, path=call.path, query=call.query
+    )
+
+
+def find(call: Call) -> Record:
+    """Return the profile named by the ``id`` path parameter or raise a 404."""
+    record = call.account.profiles.get(call.params["id"])
+    if record is None:
+        raise not_found("profile", call.params["id"])
+    return record
+
+
+def get_profile(call: Call) -> Reply:
+    """GET /api/profiles/{id}."""
+    return Reply(200, {"data": render(call, find(call)), "links": links_self(call.base, call.path)})
+
+
+def create_profile(call: Call) -> Reply:
+    """POST /api/profiles: 201, or 409 ``duplicate_profile`` with the existing id."""
+    attrs = _clean(call.attributes("profile"))
+    if not any(attrs.get(name) for name in IDENTIFIERS):
+        raise invalid(
+            "One of 'email', 'phone_number' or 'external_id' is required.", pointer=_POINTER
+        )
+    _duplicate(call, attrs, None)
+    record = new_profile(call, attrs)
+    return Reply(201, {"data": render(call, record), "links": links_self(call.base, call.path)})
+
+
+def update_profile(call: Call) -> Reply:
+    """PATCH /api/profiles/{id}."""
+    record = find(call)
+    data = call.data("profile")
+    if data.get("id") != record.id:
+        raise SandboxAPIError(
+            409,
+            "conflict",
+            "Conflict.",
+            "The id in the body does not match the id in the path.",
+            pointer="/data/id",
+        )
+    attrs = _clean(call.attributes("profile"))
+    _duplicate(call, attrs, record.id)
+    _apply(record, attrs, call.now)
+    unset = ((data.get("meta") or {}).get("patch_properties") or {}).get("unset")
+    for name in [unset] if isinstance(unset, str) else unset or []:
+        record.attributes.get("properties", {}).pop(name, None)
+    return Reply(200, {"data": render(call, record), "links": links_self(call.base, call.path)})
+
+
+def create_or_update_profile(call: Call) -> Reply:
+    """POST /api/profile-import: 201 when created, 200 when updated."""
+    data = call.data("profile")
+    record, created = upsert(call, call.attributes("profile"), data.get("id"))
+    return Reply(
+        201 if created else 200,
+        {"data": render(call, record), "links": links_self(call.base, call.path)},
+    )
+
+
+HANDLERS: Mapping[str, Callable[[Call], Reply]] = {
+    "get_profiles": get_profiles,
+    "get_profile": get_profile,
+    "create_profile": create_profile,
+    "update_profile": update_profile,
+    "create_or_update_profile": create_or_update_profile,
+}

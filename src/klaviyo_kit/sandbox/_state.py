@@ -1,0 +1,90 @@
+"""The in-memory model of one Klaviyo account: records, ids and timestamps."""
+
+from __future__ import annotations
+
+import random
+import string
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_SHORT = string.ascii_letters + string.digits
+
+
+def iso(epoch: float) -> str:
+    """Format epoch seconds the way Klaviyo writes datetimes (ISO 8601, UTC offset)."""
+    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="seconds")
+
+
+def parse_time(text: str) -> float:
+    """Parse an ISO 8601 date or datetime (naive means UTC) into epoch seconds.
+
+    Raises:
+        ValueError: If the text is no ISO 8601 date.
+    """
+    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.timestamp()
+
+
+class Ids:
+    """Klaviyo-looking ids from a seeded source, so a seeded sandbox is reproducible."""
+
+    def __init__(self, seed: int | None) -> None:
+        """Seed the id source (``None`` draws from the OS)."""
+        self._rng = random.Random(seed)  # noqa: S311 - ids need no cryptographic strength
+
+    def ulid(self, epoch: float) -> str:
+        """Return a 26-character ULID-like id (profiles, jobs, campaigns, webhooks)."""
+        millis = int(epoch * 1000)
+        head = "".join(_CROCKFORD[(millis >> shift) & 31] for shift in range(45, -1, -5))
+        tail = "".join(self._rng.choice(_CROCKFORD) for _ in range(16))
+        return head + tail
+
+    def short(self, length: int = 6) -> str:
+        """Return a short mixed-case id (lists, metrics, segments, templates, accounts)."""
+        return "".join(self._rng.choice(_SHORT) for _ in range(length))
+
+
+@dataclass
+class Record:
+    """One stored resource: its id, JSON:API attributes and bookkeeping times."""
+
+    id: str
+    attributes: dict[str, Any]
+    created: float
+    updated: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Account:
+    """Everything one Klaviyo account holds, keyed by resource id (insertion-ordered)."""
+
+    id: str
+    profiles: dict[str, Record] = field(default_factory=dict)
+    metrics: dict[str, Record] = field(default_factory=dict)
+    events: dict[str, Record] = field(default_factory=dict)
+    event_keys: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    lists: dict[str, Record] = field(default_factory=dict)
+    list_members: dict[str, dict[str, float]] = field(default_factory=dict)
+    segments: dict[str, Record] = field(default_factory=dict)
+    segment_members: dict[str, dict[str, float]] = field(default_factory=dict)
+    campaigns: dict[str, Record] = field(default_factory=dict)
+    messages: dict[str, Record] = field(default_factory=dict)
+    templates: dict[str, Record] = field(default_factory=dict)
+    send_jobs: dict[str, Record] = field(default_factory=dict)
+    import_jobs: dict[str, Record] = field(default_factory=dict)
+    suppression_jobs: dict[str, Record] = field(default_factory=dict)
+    webhooks: dict[str, Record] = field(default_factory=dict)
+
+    def find_profile(self, field_name: str, value: object) -> Record | None:
+        """Return the profile whose attribute equals ``value`` (``None`` never matches)."""
+        if value is None:
+            return None
+        for record in self.profiles.values():
+            if record.attributes.get(field_name) == value:
+                return record
+        return None

@@ -1,0 +1,52 @@
+"""Fixtures: a seeded sandbox served over loopback and the official SDK pointed at it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from klaviyo_kit.sandbox import Sandbox
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from klaviyo_kit.sandbox import SandboxServer
+
+KEY = "pk_" + "x" * 34
+
+
+class FakeClock:
+    """A clock tests move by hand."""
+
+    def __init__(self, now: float = 1_790_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def sandbox() -> Sandbox:
+    return Sandbox(seed=1234)
+
+
+@pytest.fixture
+def server(sandbox: Sandbox) -> Iterator[SandboxServer]:
+    with sandbox.serve() as running:
+        yield running
+
+
+@pytest.fixture
+def sdk(server: SandboxServer) -> Any:
+    from klaviyo_api import KlaviyoAPI
+
+    return KlaviyoAPI(KEY, test_host=server.url, max_retries=1)
