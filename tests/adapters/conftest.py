@@ -56,7 +56,7 @@ class Hooks:
         return sign_webhook(body, secret=secret, timestamp=NOW)
 
     def opens(self) -> int:
-        from klaviyo_kit.webhooks.handlers import EngagementKind  # noqa: PLC0415
+        from klaviyo_kit.webhooks.handlers import EngagementKind
 
         return self.repository.get_engagement("P1").counts.get(EngagementKind.OPENED, 0)
 

@@ -24,8 +24,8 @@ def django_client(hooks):
             DATA_UPLOAD_MAX_MEMORY_SIZE=hooks.receiver.max_body_bytes,
         )
         django.setup()
-    from django.test import Client  # noqa: PLC0415 - needs configured settings
-    from django.test.utils import override_settings  # noqa: PLC0415
+    from django.test import Client
+    from django.test.utils import override_settings
 
     with override_settings(ROOT_URLCONF=urls.__name__):
         yield Client(enforce_csrf_checks=True)

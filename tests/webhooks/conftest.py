@@ -100,7 +100,7 @@ def any_store(request: pytest.FixtureRequest, tmp_path) -> Iterator[object]:
     if request.param == "memory":
         state: object = MemoryStateStore()
     else:
-        from klaviyo_kit.infra import SQLStateStore  # noqa: PLC0415 - the sql extra
+        from klaviyo_kit.infra import SQLStateStore
 
         state = SQLStateStore(f"sqlite:///{tmp_path / 'state.sqlite3'}")
     yield state
@@ -109,7 +109,7 @@ def any_store(request: pytest.FixtureRequest, tmp_path) -> Iterator[object]:
 
 @pytest.fixture
 def sqlite_store(tmp_path) -> Iterator[SQLStateStore]:
-    from klaviyo_kit.infra import SQLStateStore  # noqa: PLC0415 - the sql extra
+    from klaviyo_kit.infra import SQLStateStore
 
     state = SQLStateStore(f"sqlite:///{tmp_path / 'state.sqlite3'}")
     yield state
@@ -120,7 +120,7 @@ def sqlite_store(tmp_path) -> Iterator[SQLStateStore]:
 def postgres_store() -> Iterator[SQLStateStore]:
     """A PostgreSQL-backed store under a unique table prefix, dropped afterwards."""
     sa = pytest.importorskip("sqlalchemy")
-    from klaviyo_kit.infra import SQLStateStore  # noqa: PLC0415 - the sql extra
+    from klaviyo_kit.infra import SQLStateStore
 
     probe = sa.create_engine(POSTGRES_URL, connect_args={"connect_timeout": 2})
     try:
