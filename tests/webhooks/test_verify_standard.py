@@ -3,6 +3,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 from datetime import timedelta
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from klaviyo_kit.errors import ConfigurationError, WebhookVerificationError
 from klaviyo_kit.webhooks import (
     StandardWebhooksScheme,
+    VerifiedPayload,
     WebhookVerifier,
     build_delivery,
     sign_webhook,
@@ -105,3 +107,28 @@ def test_a_message_id_is_generated_when_none_is_given(kit):
 def test_an_unusable_secret_fails_at_construction(secret):
     with pytest.raises(ConfigurationError):
         WebhookVerifier(secret, scheme=SCHEME)
+
+
+class TokenScheme:
+    """A scheme of the caller's own: a shared token in a header (as flow webhooks use)."""
+
+    def derive_key(self, secret: str) -> bytes:
+        return secret.encode()
+
+    def authenticate(self, body, headers, keys, *, now, tolerance) -> VerifiedPayload:
+        token = headers.get("x-token", "").encode()
+        if not any(hmac.compare_digest(token, key) for key in keys):
+            raise WebhookVerificationError("bad_signature", "wrong token")
+        return VerifiedPayload(delivery_id="flow", document=json.loads(body))
+
+    def sign(self, body, *, key, timestamp, delivery_id) -> dict[str, str]:
+        return {"X-Token": key.decode()}
+
+
+def test_schemes_are_pluggable(kit):
+    body = build_delivery([kit.event(external_id="T1")], webhook_id="flow")
+    signed = sign_webhook(body, secret="tok", scheme=TokenScheme())
+    verifier = WebhookVerifier("tok", scheme=TokenScheme())
+    assert [e.external_id for e in verifier.verify(signed.body, signed.headers).events] == ["T1"]
+    with pytest.raises(WebhookVerificationError):
+        verifier.verify(signed.body, {"X-Token": "nope"})
