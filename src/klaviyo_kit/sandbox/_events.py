@@ -158,7 +158,7 @@ def _profile_for(call: Call, data: object, pointer: str) -> Record:
             "One of 'id', 'email', 'phone_number' or 'external_id' is required.",
             pointer=f"{pointer}/attributes",
         )
-    record, _ = _profiles.upsert(call, attrs, data.get("id"))
+    record, _ = _profiles.upsert(call.world, attrs, data.get("id"))
     return record
 
 

@@ -7,7 +7,20 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from klaviyo_kit.sandbox import _accounts, _aggregates, _events, _lists, _metrics, _profiles
+from klaviyo_kit.sandbox import (
+    _accounts,
+    _aggregates,
+    _campaigns,
+    _consent,
+    _events,
+    _imports,
+    _lists,
+    _metrics,
+    _profiles,
+    _segments,
+    _sends,
+    _templates,
+)
 from klaviyo_kit.sandbox._app import App, HttpResponse
 from klaviyo_kit.sandbox._context import World
 from klaviyo_kit.sandbox._faults import Fault, FaultPlan, FaultSequence
@@ -33,6 +46,12 @@ _HANDLERS: Mapping[str, Callable[[Call], Reply]] = {
     **_metrics.HANDLERS,
     **_aggregates.HANDLERS,
     **_lists.HANDLERS,
+    **_segments.HANDLERS,
+    **_templates.HANDLERS,
+    **_campaigns.HANDLERS,
+    **_sends.HANDLERS,
+    **_imports.HANDLERS,
+    **_consent.HANDLERS,
 }
 
 
