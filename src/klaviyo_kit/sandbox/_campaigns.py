@@ -1,4 +1,4 @@
-"""Campaigns: create with inline audiences and messages; get, list; messages, audiences, templates."""
+"""Campaigns: create with inline audiences and messages; get, list; audiences; templates."""
 
 from __future__ import annotations
 

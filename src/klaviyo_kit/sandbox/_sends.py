@@ -27,7 +27,7 @@ def _group_members(world: World, group_id: str) -> dict[str, float]:
 
 
 def recipients(world: World, audience: Record) -> list[str]:
-    """Return the profiles an audience reaches: included, not excluded, subscribed or never asked."""
+    """Return the profiles an audience reaches: included, not excluded, not opted out."""
     definition = audience.attributes["definition"]
     chosen: dict[str, None] = {}
     for group in definition.get("included") or []:
