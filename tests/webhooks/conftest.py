@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 import pytest
+import uvicorn
 
 from klaviyo_kit.infra import MemoryStateStore
 from klaviyo_kit.webhooks import SignedWebhook, build_delivery, sign_webhook
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
+    from contextlib import AbstractContextManager
 
     from klaviyo_kit.infra import SQLStateStore
+    from klaviyo_kit.webhooks import WebhookASGIApp
 
 SECRET = "klaviyo-test-signing-secret"
 WEBHOOK_ID = "01KP4928STE8FKCWB6WDHZ4ZB7"
@@ -134,3 +140,30 @@ def postgres_store() -> Iterator[SQLStateStore]:
     yield state
     state.metadata.drop_all(state.engine)
     state.close()
+
+
+@contextlib.contextmanager
+def served(app: WebhookASGIApp) -> Iterator[str]:
+    """Run ``app`` under uvicorn in a thread on a free loopback port; yield its base URL."""
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.01)
+    port = next(sock.getsockname()[1] for srv in server.servers for sock in srv.sockets)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def serve() -> Callable[[WebhookASGIApp], AbstractContextManager[str]]:
+    """Serve an ASGI app under uvicorn on loopback: ``with serve(app) as url: ...``."""
+    return served

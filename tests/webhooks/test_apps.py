@@ -1,15 +1,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import threading
-import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
-import uvicorn
 
 from klaviyo_kit.webhooks import (
     WebhookASGIApp,
@@ -125,27 +121,7 @@ def test_a_declared_oversize_body_is_refused_unread(kit, receiver):
     assert b"body_too_large" in b"".join(body)
 
 
-@contextlib.contextmanager
-def serve(app: WebhookASGIApp):
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.01)
-    (sock,) = [s for srv in server.servers for s in srv.sockets]
-    port = sock.getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
-def test_the_asgi_app_under_uvicorn_on_loopback(kit, receiver, processed):
+def test_the_asgi_app_under_uvicorn_on_loopback(kit, receiver, processed, serve):
     with serve(WebhookASGIApp(receiver)) as url:
         good = kit.signed(kit.event(external_id="OK1"))
         first = httpx.post(f"{url}/webhooks/klaviyo", content=good.body, headers=good.headers)
