@@ -10,6 +10,7 @@ PACKAGES = [
     "klaviyo_kit",
     "klaviyo_kit.client",
     "klaviyo_kit.errors",
+    "klaviyo_kit.infra",
     "klaviyo_kit.operations",
     "klaviyo_kit.sdk",
     "klaviyo_kit.services",
