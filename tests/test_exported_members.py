@@ -14,6 +14,8 @@ PACKAGES = [
     "klaviyo_kit.operations",
     "klaviyo_kit.sdk",
     "klaviyo_kit.services",
+    "klaviyo_kit.webhooks",
+    "klaviyo_kit.webhooks.handlers",
 ]
 
 
