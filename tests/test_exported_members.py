@@ -15,6 +15,8 @@ PACKAGES = [
     "klaviyo_kit.resilience",
     "klaviyo_kit.sdk",
     "klaviyo_kit.services",
+    "klaviyo_kit.webhooks",
+    "klaviyo_kit.webhooks.handlers",
 ]
 
 
