@@ -10,17 +10,19 @@ import anyio
 import anyio.to_thread
 
 from klaviyo_kit.client._base import BaseClient
+from klaviyo_kit.client._resilience import build_resilience
 from klaviyo_kit.sdk import AsyncPipeline
 from klaviyo_kit.services import AsyncProfiles
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Sequence
+    from collections.abc import Awaitable, Callable, Iterable, Sequence
     from types import TracebackType
 
     import httpx
     from typing_extensions import Self
 
     from klaviyo_kit.config import KlaviyoSettings
+    from klaviyo_kit.resilience import CircuitBreaker, Hooks, RateLimiter, RetryPolicy
     from klaviyo_kit.sdk import AsyncStage
     from klaviyo_kit.services import Call
 
@@ -40,9 +42,13 @@ class AsyncKlaviyoClient(BaseClient):
         settings: Keys, URLs and options; ``None`` reads ``KLAVIYO_*`` from the environment.
         transport: An httpx (sync) transport for the SDK's worker threads.
         http_client: A ready httpx client instead; the caller keeps ownership.
-        stages: The async pipeline's stages, outermost first; ``None`` for the defaults.
+        limiter: Paces calls per account and operation; ``None`` builds one from settings.
+        retry: The retry policy; ``None`` builds one from ``settings.retry``.
+        breaker: The circuit breaker; ``None`` builds one from ``settings.breaker``.
+        hooks: Extra observers of requests, retries, throttling and breaker changes.
+        stages: Replace the whole async pipeline (outermost first).
         max_threads: The most SDK calls in flight at once.
-        sleep: How to wait without blocking (polling, backoff); injectable for tests.
+        sleep: How to wait without blocking (polling, backoff, throttling); injectable for tests.
 
     Example:
         ```python
@@ -57,6 +63,10 @@ class AsyncKlaviyoClient(BaseClient):
         *,
         transport: httpx.BaseTransport | None = None,
         http_client: httpx.Client | None = None,
+        limiter: RateLimiter | None = None,
+        retry: RetryPolicy | None = None,
+        breaker: CircuitBreaker | None = None,
+        hooks: Iterable[Hooks] = (),
         stages: Sequence[AsyncStage] | None = None,
         max_threads: int = 16,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
@@ -65,7 +75,11 @@ class AsyncKlaviyoClient(BaseClient):
         super().__init__(settings, transport, http_client)
         self._threads = anyio.CapacityLimiter(max_threads)
         self._asleep = sleep
-        self.pipeline = AsyncPipeline(stages or (), self._run_sync)
+        self.resilience = build_resilience(
+            self.settings, limiter=limiter, retry=retry, breaker=breaker, hooks=hooks, asleep=sleep
+        )
+        chosen = self.resilience.async_stages() if stages is None else stages
+        self.pipeline = AsyncPipeline(chosen, self._run_sync)
 
     async def _run_sync(self, fn: Callable[[], T]) -> T:
         return await anyio.to_thread.run_sync(fn, limiter=self._threads)
