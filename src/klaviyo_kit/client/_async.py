@@ -10,8 +10,15 @@ import anyio
 import anyio.to_thread
 
 from klaviyo_kit.client._base import BaseClient
+from klaviyo_kit.infra import build_cache
 from klaviyo_kit.sdk import AsyncPipeline
-from klaviyo_kit.services import AsyncProfiles
+from klaviyo_kit.services import (
+    AsyncCampaigns,
+    AsyncLists,
+    AsyncMetrics,
+    AsyncProfiles,
+    AsyncSegments,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
@@ -21,6 +28,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from klaviyo_kit.config import KlaviyoSettings
+    from klaviyo_kit.infra import Cache
     from klaviyo_kit.sdk import AsyncStage
     from klaviyo_kit.services import Call
 
@@ -42,6 +50,8 @@ class AsyncKlaviyoClient(BaseClient):
         http_client: A ready httpx client instead; the caller keeps ownership.
         stages: The async pipeline's stages, outermost first; ``None`` for the defaults.
         max_threads: The most SDK calls in flight at once.
+        cache: The cache for lookups (metric ids, list names, segment membership);
+            ``None`` builds one from the settings (a ``NullCache`` when caching is off).
         sleep: How to wait without blocking (polling, backoff); injectable for tests.
 
     Example:
@@ -59,10 +69,12 @@ class AsyncKlaviyoClient(BaseClient):
         http_client: httpx.Client | None = None,
         stages: Sequence[AsyncStage] | None = None,
         max_threads: int = 16,
+        cache: Cache | None = None,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
     ) -> None:
         """Create the client; the SDK itself is imported on first use."""
         super().__init__(settings, transport, http_client)
+        self.cache: Cache = cache if cache is not None else build_cache(self.settings)
         self._threads = anyio.CapacityLimiter(max_threads)
         self._asleep = sleep
         self.pipeline = AsyncPipeline(stages or (), self._run_sync)
@@ -87,6 +99,26 @@ class AsyncKlaviyoClient(BaseClient):
     def profiles(self) -> AsyncProfiles:
         """Profiles, awaited: upsert, get, find by email, iterate, bulk import, sync."""
         return AsyncProfiles(self)
+
+    @cached_property
+    def lists(self) -> AsyncLists:
+        """Lists, awaited: create, get, find by name, iterate, members, consent in bulk."""
+        return AsyncLists(self)
+
+    @cached_property
+    def segments(self) -> AsyncSegments:
+        """Segments, awaited: iterate, get, iterate members, cached membership checks."""
+        return AsyncSegments(self)
+
+    @cached_property
+    def campaigns(self) -> AsyncCampaigns:
+        """Email campaigns, awaited: create, content, template, send, wait until sent, cancel."""
+        return AsyncCampaigns(self)
+
+    @cached_property
+    def metrics(self) -> AsyncMetrics:
+        """Metrics, awaited: iterate, get, cached id by name, daily counts and sums."""
+        return AsyncMetrics(self)
 
     async def aclose(self) -> None:
         """Close the httpx client (if this client built it)."""

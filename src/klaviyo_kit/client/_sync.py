@@ -8,8 +8,9 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from klaviyo_kit.client._base import BaseClient
+from klaviyo_kit.infra import build_cache
 from klaviyo_kit.sdk import Pipeline, SdkApis
-from klaviyo_kit.services import Profiles
+from klaviyo_kit.services import Campaigns, Lists, Metrics, Profiles, Segments
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from klaviyo_kit.config import KlaviyoSettings
+    from klaviyo_kit.infra import Cache
     from klaviyo_kit.operations import Operation
     from klaviyo_kit.sdk import Stage
     from klaviyo_kit.services import Call
@@ -37,6 +39,8 @@ class KlaviyoClient(BaseClient):
             ``httpx.MockTransport``); ``None`` uses the network.
         http_client: A ready httpx client to send through instead; the caller keeps ownership.
         stages: The call pipeline's stages, outermost first; ``None`` for the defaults.
+        cache: The cache for lookups (metric ids, list names, segment membership);
+            ``None`` builds one from the settings (a ``NullCache`` when caching is off).
         sleep: How to wait (polling, backoff); injectable for tests.
 
     Raises:
@@ -59,10 +63,12 @@ class KlaviyoClient(BaseClient):
         transport: httpx.BaseTransport | None = None,
         http_client: httpx.Client | None = None,
         stages: Sequence[Stage] | None = None,
+        cache: Cache | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         """Create the client; the SDK itself is imported on first use."""
         super().__init__(settings, transport, http_client)
+        self.cache: Cache = cache if cache is not None else build_cache(self.settings)
         self.pipeline = Pipeline(stages or ())
         self._sleep = sleep
         self._sdk = SdkApis(self._session.group, self._invoke)
@@ -104,6 +110,26 @@ class KlaviyoClient(BaseClient):
     def profiles(self) -> Profiles:
         """Profiles: upsert, get, find by email, iterate, bulk import, sync."""
         return Profiles(self)
+
+    @cached_property
+    def lists(self) -> Lists:
+        """Lists: create, get, find by name, iterate, members, consent in bulk."""
+        return Lists(self)
+
+    @cached_property
+    def segments(self) -> Segments:
+        """Segments: iterate, get, iterate members, cached membership checks."""
+        return Segments(self)
+
+    @cached_property
+    def campaigns(self) -> Campaigns:
+        """Email campaigns: create, content, template, send, wait until sent, cancel."""
+        return Campaigns(self)
+
+    @cached_property
+    def metrics(self) -> Metrics:
+        """Metrics: iterate, get, cached id by name, daily counts and sums."""
+        return Metrics(self)
 
     def close(self) -> None:
         """Close the httpx client (if this client built it); later calls raise ``RuntimeError``."""
