@@ -21,13 +21,10 @@ MEMBERS = "/api/lists/{}/relationships/profiles"
 @pytest.fixture(scope="module")
 def crowd() -> tuple[Sandbox, list[str]]:
     """A sandbox holding 1,001 profiles (built once: the chunking tests only add lists)."""
-    from openapi_client.models.profile_create_query import ProfileCreateQuery
-
     sandbox = Sandbox(seed=7, rate_limits=False)
     with KlaviyoClient(KlaviyoSettings(private_key=KEY), transport=sandbox.transport()) as client:
         for i in range(1001):
-            body = {"data": {"type": "profile", "attributes": {"email": f"p{i}@example.com"}}}
-            client.sdk.profiles.create_profile(ProfileCreateQuery.from_dict(body))
+            client.profiles.upsert({"email": f"p{i}@example.com"})
     return sandbox, list(sandbox.account.profiles)
 
 
