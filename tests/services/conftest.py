@@ -1,12 +1,9 @@
-"""Fixtures: a sync or async client on an in-process sandbox, driven by one shared test body.
-
-Each test is written once as ``async def`` and runs twice: ``kit`` is parametrised over the
-synchronous and the asynchronous client, and ``await kit(...)`` awaits only what needs it.
-"""
+"""Services are tested against the sandbox, in process, through the real client and pipeline."""
 
 from __future__ import annotations
 
 import inspect
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -17,41 +14,85 @@ from klaviyo_kit import AsyncKlaviyoClient, KlaviyoClient, KlaviyoSettings
 from klaviyo_kit.sandbox import Sandbox
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from klaviyo_kit.infra import Cache
 
-KEY = "pk_" + "a" * 34
+KEY = "pk_" + "f6" * 17
 
 
+@pytest.fixture
+def sandbox() -> Sandbox:
+    return Sandbox(seed=7, rate_limits=False)
+
+
+@dataclass
 class Recorder(httpx.BaseTransport):
-    """Passes requests to the sandbox and remembers ``(method, path)`` of each."""
+    """Passes requests to the sandbox and remembers (method, path, status) of each."""
 
-    def __init__(self, sandbox: Sandbox) -> None:
-        self.inner = sandbox.transport()
-        self.seen: list[tuple[str, str]] = []
+    inner: httpx.BaseTransport
+    calls: list[tuple[str, str, int]] = field(default_factory=list)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.seen.append((request.method, request.url.path))
-        return self.inner.handle_request(request)
+        response = self.inner.handle_request(request)
+        self.calls.append((request.method, request.url.path, response.status_code))
+        return response
 
-    def count(self, method: str, path: str) -> int:
-        return sum(1 for seen in self.seen if seen == (method, path))
+    def statuses(self, path: str) -> list[int]:
+        return [status for _, p, status in self.calls if p == path]
+
+
+@pytest.fixture
+def recorder(sandbox: Sandbox) -> Recorder:
+    return Recorder(sandbox.transport())
+
+
+@pytest.fixture
+def settings() -> KlaviyoSettings:
+    return KlaviyoSettings(private_key=KEY)
+
+
+@pytest.fixture
+def client(recorder: Recorder, settings: KlaviyoSettings) -> Iterator[KlaviyoClient]:
+    with KlaviyoClient(settings, transport=recorder, sleep=lambda _: None) as c:
+        yield c
+
+
+@pytest.fixture
+async def aclient(
+    recorder: Recorder, settings: KlaviyoSettings
+) -> AsyncIterator[AsyncKlaviyoClient]:
+    async def no_sleep(_: float) -> None:
+        return None
+
+    async with AsyncKlaviyoClient(settings, transport=recorder, sleep=no_sleep) as c:
+        yield c
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+# --- One test body for both clients (lists, segments, campaigns, metrics) --------------------
+# ``kit`` is parametrised over the synchronous and the asynchronous client; a test is written
+# once as ``async def`` and ``await kit(...)`` awaits only what needs awaiting.
 
 
 @dataclass
 class Kit:
-    """One client (sync or async) on a sandbox."""
+    """One client (sync or async) on a sandbox, and the requests it made."""
 
     mode: str
     sandbox: Sandbox
-    client: Any
     recorder: Recorder
+    client: Any = None
     sleeps: list[float] = field(default_factory=list)
 
     @property
     def requests(self) -> list[tuple[str, str]]:
-        return self.recorder.seen
+        return [(method, path) for method, path, _ in self.recorder.calls]
+
+    def count(self, method: str, path: str) -> int:
+        return self.requests.count((method, path))
 
     async def __call__(self, value: Any) -> Any:
         """Await a coroutine (async client) or pass a result through (sync client)."""
@@ -71,35 +112,24 @@ def build_kit(
     cache: Cache | None = None,
     settings: KlaviyoSettings | None = None,
 ) -> Kit:
-    recorder = Recorder(sandbox)
+    kit = Kit(mode, sandbox, Recorder(sandbox.transport()))
     settings = settings or KlaviyoSettings(private_key=KEY)
-    kit = Kit(mode, sandbox, None, recorder)
     if mode == "sync":
         kit.client = KlaviyoClient(
-            settings, transport=recorder, cache=cache, sleep=kit.sleeps.append
+            settings, transport=kit.recorder, cache=cache, sleep=kit.sleeps.append
         )
     else:
 
         async def asleep(seconds: float) -> None:
             kit.sleeps.append(seconds)
 
-        kit.client = AsyncKlaviyoClient(settings, transport=recorder, cache=cache, sleep=asleep)
+        kit.client = AsyncKlaviyoClient(settings, transport=kit.recorder, cache=cache, sleep=asleep)
     return kit
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 @pytest.fixture(params=["sync", "async"])
 def mode(request: pytest.FixtureRequest) -> str:
     return str(request.param)
-
-
-@pytest.fixture
-def sandbox() -> Sandbox:
-    return Sandbox(seed=1, rate_limits=False)
 
 
 @pytest.fixture

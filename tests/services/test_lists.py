@@ -52,10 +52,10 @@ async def test_iter_walks_every_page(kit):
         await kit(kit.client.lists.create(name))
     got = await kit.collect(kit.client.lists.iter())
     assert [item.name for item in got] == names
-    assert kit.recorder.count("GET", "/api/lists") == 3
+    assert kit.count("GET", "/api/lists") == 3
     small = await kit.collect(kit.client.lists.iter(page_size=4))
     assert len(small) == 23
-    assert kit.recorder.count("GET", "/api/lists") == 3 + 6
+    assert kit.count("GET", "/api/lists") == 3 + 6
     only = await kit.collect(kit.client.lists.iter(filter=equals("name", "List 07")))
     assert [item.name for item in only] == ["List 07"]
 
@@ -68,7 +68,7 @@ async def test_find_by_name_is_cached(mode, make_kit, sandbox):
         assert found is not None
         assert found.id == created.id
         assert found.created == created.created
-    assert kit.recorder.count("GET", "/api/lists") == 1
+    assert kit.count("GET", "/api/lists") == 1
     # A miss is not cached: the list may be created later.
     assert await kit(kit.client.lists.find_by_name("Later")) is None
     await kit(kit.client.lists.create("Later"))
@@ -80,7 +80,7 @@ async def test_find_by_name_without_cache_asks_every_time(kit):
     await kit(kit.client.lists.create("Plain"))
     for _ in range(2):
         assert await kit(kit.client.lists.find_by_name("Plain")) is not None
-    assert kit.recorder.count("GET", "/api/lists") == 2
+    assert kit.count("GET", "/api/lists") == 2
 
 
 @pytest.mark.parametrize(("count", "requests"), [(999, 1), (1000, 1), (1001, 2)])
@@ -90,11 +90,11 @@ async def test_add_and_remove_profiles_in_chunks_of_1000(make_kit, crowd, count,
     target = await kit(kit.client.lists.create(f"Chunk {count}"))
     added = await kit(kit.client.lists.add_profiles(target.id, ids[:count]))
     assert added == BulkSubmission(submitted=count, requests=requests)
-    assert kit.recorder.count("POST", MEMBERS.format(target.id)) == requests
+    assert kit.count("POST", MEMBERS.format(target.id)) == requests
     assert list(sandbox.account.list_members[target.id]) == ids[:count]
     removed = await kit(kit.client.lists.remove_profiles(target.id, ids[: count - 1]))
     assert removed.requests == (2 if count - 1 > 1000 else 1)
-    assert kit.recorder.count("DELETE", MEMBERS.format(target.id)) == removed.requests
+    assert kit.count("DELETE", MEMBERS.format(target.id)) == removed.requests
     assert list(sandbox.account.list_members[target.id]) == ids[count - 1 : count]
 
 
@@ -105,7 +105,7 @@ async def test_add_profiles_sends_duplicates_once_and_nothing_for_none(kit):
     assert result == BulkSubmission(1, 1)
     empty = await kit(kit.client.lists.add_profiles(target.id, []))
     assert empty == BulkSubmission(0, 0)
-    assert kit.recorder.count("POST", MEMBERS.format(target.id)) == 1
+    assert kit.count("POST", MEMBERS.format(target.id)) == 1
 
 
 @pytest.mark.parametrize(
