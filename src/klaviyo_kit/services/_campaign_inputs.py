@@ -58,7 +58,9 @@ class EmailContent(BaseModel):
 
 
 def content_details(content: EmailContent | Mapping[str, object]) -> JsonDict:
-    """Return a variation's ``details`` for email ``content`` (unset fields omitted).
+    """Return a variation's ``details``: ``{"channel": "email", "subject": ..., ...}``.
+
+    Unset fields are omitted.
 
     Raises:
         InvalidInputError: If a field is unknown or an address is malformed.
@@ -66,7 +68,7 @@ def content_details(content: EmailContent | Mapping[str, object]) -> JsonDict:
     fields = coerce(EmailContent, content, "content").model_dump(exclude_none=True)
     if not fields:
         raise InvalidInputError("content", "sets no field")
-    return {"channel": "email", "content": dict(fields)}
+    return {"channel": "email", **fields}
 
 
 def campaign_body(

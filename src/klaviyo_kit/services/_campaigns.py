@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from klaviyo_kit.errors import InvalidInputError
-from klaviyo_kit.sdk.types import Campaign, CampaignSendJob, Document
+from klaviyo_kit.sdk.types import Campaign, CampaignSendJob, Document, Resource
 from klaviyo_kit.services._base import AsyncService, Page, SyncService
 from klaviyo_kit.services._campaign_inputs import EmailContent, campaign_body, content_details
 from klaviyo_kit.services._campaign_send import job_flow, send_flow, wait_flow
@@ -18,12 +18,6 @@ if TYPE_CHECKING:
 __all__ = ["AsyncCampaigns", "Campaigns"]
 
 MAX_CAMPAIGN_PAGE: Final = 100
-
-
-def _ids(result: object) -> list[str]:
-    data = Document.parse(result).data
-    items = data if isinstance(data, list) else []
-    return [str(item["id"]) for item in items if item.get("id")]
 
 
 class _CampaignsLogic:
@@ -58,22 +52,21 @@ class _CampaignsLogic:
         doc = Document.parse(result)
         return Page(doc.resources(Campaign), doc.next_cursor)
 
-    def _message_id_flow(self, campaign_id: str) -> Flow[str]:
-        result = yield Call("campaigns", "get_message_ids_for_campaign", (campaign_id,))
-        ids = _ids(result)
-        if not ids:
+    def _message_flow(self, campaign_id: str) -> Flow[Resource]:
+        result = yield Call("campaigns", "get_messages_for_campaign", (campaign_id,))
+        messages = Document.parse(result).resources(Resource)
+        if not messages or not messages[0].id:
             raise InvalidInputError("campaign_id", f"campaign {campaign_id} has no message")
-        return ids[0]
+        return messages[0]
 
     def _content_flow(
         self, campaign_id: str, content: EmailContent | Mapping[str, object]
     ) -> Flow[str]:
         target = require_id(campaign_id, "campaign_id")
         details = content_details(content)
-        message_id = yield from self._message_id_flow(target)
-        result = yield Call("campaigns", "get_variation_ids_for_campaign_message", (message_id,))
-        variations = _ids(result)
-        if variations:
+        message = yield from self._message_flow(target)
+        variations = message.relationships.get("campaign-variations")
+        if isinstance(variations, list) and variations:
             body = {
                 "data": {
                     "type": "campaign-variation",
@@ -88,18 +81,18 @@ class _CampaignsLogic:
                 "type": "campaign-variation",
                 "attributes": {"definition": {"name": "default", "details": details}},
                 "relationships": {
-                    "campaign-message": {"data": {"type": "campaign-message", "id": message_id}}
+                    "campaign-message": {"data": {"type": "campaign-message", "id": message.id}}
                 },
             }
         }
         result = yield Call("campaigns", "create_campaign_variation", (body,))
-        created = Document.parse(result).data
-        return str(created.get("id")) if isinstance(created, dict) else ""
+        return Document.parse(result).resource(Resource).id or ""
 
     def _template_flow(self, campaign_id: str, template_id: str) -> Flow[str]:
         target = require_id(campaign_id, "campaign_id")
         template = require_id(template_id, "template_id")
-        message_id = yield from self._message_id_flow(target)
+        message = yield from self._message_flow(target)
+        message_id = message.id or ""
         body = {
             "data": {
                 "type": "campaign-message",
