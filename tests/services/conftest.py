@@ -111,8 +111,10 @@ def build_kit(
     *,
     cache: Cache | None = None,
     settings: KlaviyoSettings | None = None,
+    wrap: Callable[[httpx.BaseTransport], httpx.BaseTransport] | None = None,
 ) -> Kit:
-    kit = Kit(mode, sandbox, Recorder(sandbox.transport()))
+    inner = sandbox.transport()
+    kit = Kit(mode, sandbox, Recorder(wrap(inner) if wrap else inner))
     settings = settings or KlaviyoSettings(private_key=KEY)
     if mode == "sync":
         kit.client = KlaviyoClient(
