@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -104,6 +104,13 @@ async def test_unsubscribe_from_one_list_removes_membership(kit):
     assert remaining == ["b@example.com"]
 
 
+async def test_a_lone_address_is_one_profile(kit):
+    assert await kit(kit.client.lists.subscribe("solo@example.com")) == BulkSubmission(1, 1)
+    assert await kit(kit.client.lists.suppress("solo@example.com")) == BulkSubmission(
+        1, 1, tuple(kit.sandbox.account.suppression_jobs)
+    )
+
+
 async def test_nothing_to_send_makes_no_request(kit):
     assert await kit(kit.client.lists.subscribe([])) == BulkSubmission(0, 0)
     assert await kit(kit.client.lists.suppress([])) == BulkSubmission(0, 0)
@@ -128,6 +135,18 @@ async def test_nothing_to_send_makes_no_request(kit):
             "profiles[0].consented_at",
         ),
         (lambda lists: lists.subscribe([{"email": "a@example.com", "x": 1}]), "profiles[0].x"),
+        (
+            lambda lists: lists.subscribe(
+                [
+                    {
+                        "email": "a@example.com",
+                        "consented_at": datetime.now(timezone.utc) + timedelta(days=1),
+                    }
+                ],
+                historical_import=True,
+            ),
+            "profiles[0].consented_at",
+        ),
         (
             lambda lists: lists.unsubscribe([{"email": "a@example.com", "consented_at": WHEN}]),
             "profiles[0].consented_at",

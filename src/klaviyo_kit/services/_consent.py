@@ -124,6 +124,11 @@ def _consent_profile(
     return {"type": "profile", "attributes": attrs}
 
 
+def _people(profiles: Iterable[SubscriberLike]) -> Iterable[SubscriberLike]:
+    """A lone address is one profile, not an iterable of characters."""
+    return [profiles] if isinstance(profiles, str) else profiles
+
+
 def _emails(emails: Iterable[str]) -> list[str]:
     if isinstance(emails, str):
         emails = [emails]
@@ -144,7 +149,7 @@ class ConsentLogic:
         chosen = _channels(channels)
         relationship = _list_relationship(list_id)
         items: list[JsonDict] = []
-        for index, value in enumerate(profiles):
+        for index, value in enumerate(_people(profiles)):
             field = f"profiles[{index}]"
             person = _subscriber(value, field)
             consent: JsonDict = {"consent": "SUBSCRIBED"}
@@ -155,6 +160,8 @@ class ConsentLogic:
                     )
                 when = person.consented_at
                 aware = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+                if aware > datetime.now(timezone.utc):
+                    raise InvalidInputError(f"{field}.consented_at", "must be in the past")
                 consent["consented_at"] = aware.isoformat()
             elif person.consented_at is not None:
                 raise InvalidInputError(
@@ -184,7 +191,7 @@ class ConsentLogic:
         chosen = _channels(channels)
         relationship = _list_relationship(list_id)
         items: list[JsonDict] = []
-        for index, value in enumerate(profiles):
+        for index, value in enumerate(_people(profiles)):
             field = f"profiles[{index}]"
             person = _subscriber(value, field)
             if person.consented_at is not None:

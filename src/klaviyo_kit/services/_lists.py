@@ -186,7 +186,9 @@ class Lists(_ListsLogic, CachedService):
 
         Warning:
             Without ``list_id`` Klaviyo unsubscribes the profiles **globally**, from all
-            marketing on those channels, not from one list.
+            marketing on those channels. With ``list_id``, profiles that are *not* members of
+            that list are also unsubscribed globally (Klaviyo's documented behaviour): check
+            membership first, or use :meth:`remove_profiles` to leave consent unchanged.
 
         Args:
             profiles: As for :meth:`subscribe` (no ``consented_at``).
