@@ -10,6 +10,7 @@ import pytest
 from klaviyo_kit.errors import InvalidInputError, NotFoundError
 from klaviyo_kit.infra import MemoryCache
 from klaviyo_kit.services import MetricAggregate
+from klaviyo_kit.services.filters import equals
 
 pytestmark = pytest.mark.anyio
 
@@ -44,9 +45,13 @@ async def test_iter_get_and_get_id_across_pages(kit):
     got = await kit.collect(kit.client.metrics.iter())
     assert [m.name for m in got] == names
     assert kit.count("GET", "/api/metrics") == 2
+    by_api = await kit.collect(kit.client.metrics.iter(filter=equals("integration.name", "API")))
+    assert len(by_api) == 205
+    assert await kit.collect(kit.client.metrics.iter(filter=equals("integration.name", "X"))) == []
+    assert kit.count("GET", "/api/metrics") == 5
     last = await kit(kit.client.metrics.get_id("Metric 204"))
     assert last == metric_id(kit.sandbox, "Metric 204")
-    assert kit.count("GET", "/api/metrics") == 4
+    assert kit.count("GET", "/api/metrics") == 7
     assert await kit(kit.client.metrics.get_id("Nope")) is None
     metric = await kit(kit.client.metrics.get(last))
     assert metric.name == "Metric 204"
