@@ -11,8 +11,15 @@ import anyio.to_thread
 
 from klaviyo_kit.client._base import BaseClient
 from klaviyo_kit.client._resilience import build_resilience
+from klaviyo_kit.infra import build_cache
 from klaviyo_kit.sdk import AsyncPipeline
-from klaviyo_kit.services import AsyncProfiles
+from klaviyo_kit.services import (
+    AsyncCampaigns,
+    AsyncLists,
+    AsyncMetrics,
+    AsyncProfiles,
+    AsyncSegments,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -22,6 +29,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from klaviyo_kit.config import KlaviyoSettings
+    from klaviyo_kit.infra import Cache
     from klaviyo_kit.resilience import CircuitBreaker, Hooks, RateLimiter, RetryPolicy
     from klaviyo_kit.sdk import AsyncStage
     from klaviyo_kit.services import Call
@@ -48,6 +56,8 @@ class AsyncKlaviyoClient(BaseClient):
         hooks: Extra observers of requests, retries, throttling and breaker changes.
         stages: Replace the whole async pipeline (outermost first).
         max_threads: The most SDK calls in flight at once.
+        cache: The cache for lookups (metric ids, list names, segment membership);
+            ``None`` builds one from the settings (a ``NullCache`` when caching is off).
         sleep: How to wait without blocking (polling, backoff, throttling); injectable for tests.
 
     Example:
@@ -69,10 +79,12 @@ class AsyncKlaviyoClient(BaseClient):
         hooks: Iterable[Hooks] = (),
         stages: Sequence[AsyncStage] | None = None,
         max_threads: int = 16,
+        cache: Cache | None = None,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
     ) -> None:
         """Create the client; the SDK itself is imported on first use."""
         super().__init__(settings, transport, http_client)
+        self.cache: Cache = cache if cache is not None else build_cache(self.settings)
         self._threads = anyio.CapacityLimiter(max_threads)
         self._asleep = sleep
         self.resilience = build_resilience(
@@ -101,6 +113,26 @@ class AsyncKlaviyoClient(BaseClient):
     def profiles(self) -> AsyncProfiles:
         """Profiles, awaited: upsert, get, find by email, iterate, bulk import, sync."""
         return AsyncProfiles(self)
+
+    @cached_property
+    def lists(self) -> AsyncLists:
+        """Lists, awaited: create, get, find by name, iterate, members, consent in bulk."""
+        return AsyncLists(self)
+
+    @cached_property
+    def segments(self) -> AsyncSegments:
+        """Segments, awaited: iterate, get, iterate members, cached membership checks."""
+        return AsyncSegments(self)
+
+    @cached_property
+    def campaigns(self) -> AsyncCampaigns:
+        """Email campaigns, awaited: create, content, template, send, wait until sent, cancel."""
+        return AsyncCampaigns(self)
+
+    @cached_property
+    def metrics(self) -> AsyncMetrics:
+        """Metrics, awaited: iterate, get, cached id by name, daily counts and sums."""
+        return AsyncMetrics(self)
 
     async def aclose(self) -> None:
         """Close the httpx client (if this client built it)."""

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 
 from klaviyo_kit.client._base import BaseClient
 from klaviyo_kit.client._resilience import build_resilience
+from klaviyo_kit.infra import build_cache
 from klaviyo_kit.sdk import Pipeline, SdkApis
-from klaviyo_kit.services import Profiles
+from klaviyo_kit.services import Campaigns, Lists, Metrics, Profiles, Segments
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from klaviyo_kit.config import KlaviyoSettings
+    from klaviyo_kit.infra import Cache
     from klaviyo_kit.operations import Operation
     from klaviyo_kit.resilience import CircuitBreaker, Hooks, RateLimiter, RetryPolicy
     from klaviyo_kit.sdk import Stage
@@ -45,6 +47,8 @@ class KlaviyoClient(BaseClient):
         hooks: Extra observers of requests, retries, throttling and breaker changes.
         stages: Replace the whole pipeline (outermost first); ``None`` builds
             retry → limiter → breaker → hooks from the above.
+        cache: The cache for lookups (metric ids, list names, segment membership);
+            ``None`` builds one from the settings (a ``NullCache`` when caching is off).
         sleep: How to wait (polling, backoff, throttling); injectable for tests.
 
     Raises:
@@ -71,10 +75,12 @@ class KlaviyoClient(BaseClient):
         breaker: CircuitBreaker | None = None,
         hooks: Iterable[Hooks] = (),
         stages: Sequence[Stage] | None = None,
+        cache: Cache | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         """Create the client; the SDK itself is imported on first use."""
         super().__init__(settings, transport, http_client)
+        self.cache: Cache = cache if cache is not None else build_cache(self.settings)
         self.resilience = build_resilience(
             self.settings, limiter=limiter, retry=retry, breaker=breaker, hooks=hooks, sleep=sleep
         )
@@ -119,6 +125,26 @@ class KlaviyoClient(BaseClient):
     def profiles(self) -> Profiles:
         """Profiles: upsert, get, find by email, iterate, bulk import, sync."""
         return Profiles(self)
+
+    @cached_property
+    def lists(self) -> Lists:
+        """Lists: create, get, find by name, iterate, members, consent in bulk."""
+        return Lists(self)
+
+    @cached_property
+    def segments(self) -> Segments:
+        """Segments: iterate, get, iterate members, cached membership checks."""
+        return Segments(self)
+
+    @cached_property
+    def campaigns(self) -> Campaigns:
+        """Email campaigns: create, content, template, send, wait until sent, cancel."""
+        return Campaigns(self)
+
+    @cached_property
+    def metrics(self) -> Metrics:
+        """Metrics: iterate, get, cached id by name, daily counts and sums."""
+        return Metrics(self)
 
     def close(self) -> None:
         """Close the httpx client (if this client built it); later calls raise ``RuntimeError``."""
