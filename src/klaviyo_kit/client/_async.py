@@ -11,7 +11,7 @@ import anyio.to_thread
 
 from klaviyo_kit.client._base import BaseClient
 from klaviyo_kit.sdk import AsyncPipeline
-from klaviyo_kit.services import AsyncProfiles
+from klaviyo_kit.services import AsyncEvents, AsyncProfiles
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
@@ -88,8 +88,15 @@ class AsyncKlaviyoClient(BaseClient):
         """Profiles, awaited: upsert, get, find by email, iterate, bulk import, sync."""
         return AsyncProfiles(self)
 
+    @cached_property
+    def events(self) -> AsyncEvents:
+        """Events, awaited: track one, a purchase, many in bulk; background sending."""
+        return AsyncEvents(self)
+
     async def aclose(self) -> None:
-        """Close the httpx client (if this client built it)."""
+        """Flush and stop background event senders, then close the httpx client (if built here)."""
+        if "events" in self.__dict__:
+            await self.events.close()
         self._close_http()
 
     async def __aenter__(self) -> Self:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from klaviyo_kit.client._base import BaseClient
 from klaviyo_kit.sdk import Pipeline, SdkApis
-from klaviyo_kit.services import Profiles
+from klaviyo_kit.services import Events, Profiles
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -105,8 +105,18 @@ class KlaviyoClient(BaseClient):
         """Profiles: upsert, get, find by email, iterate, bulk import, sync."""
         return Profiles(self)
 
+    @cached_property
+    def events(self) -> Events:
+        """Events: track one, track a purchase, track many in bulk, background sending."""
+        return Events(self)
+
     def close(self) -> None:
-        """Close the httpx client (if this client built it); later calls raise ``RuntimeError``."""
+        """Flush and stop background event senders, then close the httpx client (if built here).
+
+        Later calls raise ``RuntimeError``.
+        """
+        if "events" in self.__dict__:
+            self.events.close()
         self._close_http()
 
     def __enter__(self) -> Self:
