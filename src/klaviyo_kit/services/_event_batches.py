@@ -14,7 +14,6 @@ if TYPE_CHECKING:
 
     from pydantic import JsonValue
 
-    from klaviyo_kit.errors import APIError
     from klaviyo_kit.sdk.types import JsonDict
 
 __all__ = ["MAX_BULK_EVENTS", "BulkChunk", "chunk_events"]
@@ -23,8 +22,9 @@ MAX_BULK_EVENTS: Final = 1000
 """Klaviyo takes up to 1,000 events per bulk create request."""
 _ENVELOPE_BYTES: Final = 512
 _ENTRY_BYTES: Final = 128
-_POINTER: Final = re.compile(r"events-bulk-create/data/(\d+)(?:/attributes/(profile|events))?")
-_EVENT_NUMBER: Final = re.compile(r"/events/(?:data/)?(\d+)")
+_POINTER: Final = re.compile(
+    r"events-bulk-create/data/(\d+)(?:/attributes/(profile|events)(?:/data)?(?:/(\d+))?)?"
+)
 
 
 @dataclass(slots=True)
@@ -64,22 +64,24 @@ class BulkChunk:
         """Return every event's tag."""
         return [tag for entry in self.tags for tag in entry]
 
-    def tags_blamed_by(self, error: APIError) -> set[int]:
-        """Return the tags of the events an error's ``source.pointer`` entries point at.
+    def tags_blamed_by(self, pointers: Iterable[str]) -> set[int]:
+        """Return the tags of the events that error pointers point at.
 
-        A pointer into an entry's profile blames all of that entry's events; one into an
-        event blames that event. An empty set means the error names no event.
+        Pointers are JSON pointers into the body (``/data/attributes/events-bulk-create/data/
+        2/attributes/events/data/0/attributes/value``) or dotted validation locations. One into
+        an entry's profile blames all of that entry's events; one into an event blames that
+        event. An empty set means no pointer names an event.
         """
         blamed: set[int] = set()
-        for detail in error.errors:
-            pointer = detail.source.get("pointer", "")
+        for raw in pointers:
+            pointer = raw.replace(".", "/")
             match = _POINTER.search(pointer)
             if match is None or int(match.group(1)) >= len(self.tags):
                 continue
             entry = self.tags[int(match.group(1))]
-            number = _EVENT_NUMBER.search(pointer[match.end() :])
-            if match.group(2) == "events" and number and int(number.group(1)) < len(entry):
-                blamed.add(entry[int(number.group(1))])
+            number = match.group(3)
+            if match.group(2) == "events" and number is not None and int(number) < len(entry):
+                blamed.add(entry[int(number)])
             else:
                 blamed.update(entry)
         return blamed

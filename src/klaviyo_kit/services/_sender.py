@@ -1,11 +1,9 @@
 """The background event sender: enqueue in microseconds, deliver in paced bulk requests.
 
 ``track`` validates and prepares the event (time and ``unique_id`` fixed), then puts it on a
-:class:`~klaviyo_kit.infra.JobQueue`. A daemon thread reserves up to 1,000 queued events, sends
-them with one bulk create request, paced under the operation's burst and steady limits, and acks
-them. Transient failures (429, 5xx, transport) go back on the queue with a delay; permanent ones
-(a 4xx, invalid data) become dead letters carrying the reason. A 400 that points at one event
-dead-letters that event alone and resends the rest (their ``unique_id`` makes resending safe).
+:class:`~klaviyo_kit.infra.JobQueue`. A daemon thread (``_delivery``) reserves up to 1,000
+queued events, sends them with one bulk create request paced under the operation's burst and
+steady limits, and acks them; failures are retried or dead-lettered with the reason.
 """
 
 from __future__ import annotations
@@ -14,15 +12,14 @@ import atexit
 import logging
 import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Final
 
-from klaviyo_kit.errors import APIError, InvalidInputError, KlaviyoError, RateLimitError
 from klaviyo_kit.infra import MemoryQueue
 from klaviyo_kit.operations import Limits, operation_limits
-from klaviyo_kit.services._event_batches import MAX_BULK_EVENTS, chunk_events
+from klaviyo_kit.services._delivery import POLL, DeliveryWorker
+from klaviyo_kit.services._event_batches import MAX_BULK_EVENTS
 from klaviyo_kit.services._event_inputs import (
     EventInput,
     TrackedEvent,
@@ -40,7 +37,7 @@ if TYPE_CHECKING:
     from pydantic import JsonValue
     from typing_extensions import Self
 
-    from klaviyo_kit.infra import DeadLetter, JobQueue, Reserved
+    from klaviyo_kit.infra import DeadLetter, JobQueue
     from klaviyo_kit.sdk.types import JsonDict
     from klaviyo_kit.services._inputs import ProfileInput
 
@@ -48,9 +45,6 @@ __all__ = ["BULK_LIMITS", "EventSender", "SenderStats"]
 
 BULK_LIMITS: Final = operation_limits("bulk_create_events")
 """The bulk create operation's limits: 10 requests per second, 150 per minute."""
-_POLL: Final = 0.05
-_MAX_POISONED: Final = 10_000
-_BAD_REQUEST: Final = 400
 _log = logging.getLogger("klaviyo_kit")
 
 
@@ -121,22 +115,26 @@ class EventSender:
             raise ValueError(f"batch_size must be 1 to {MAX_BULK_EVENTS}, got {batch_size!r}")
         if linger < 0:
             raise ValueError(f"linger must not be negative, got {linger!r}")
-        self._send = send
         self._owns_queue = queue is None
         self.queue: JobQueue = queue if queue is not None else MemoryQueue()
-        self._batch_size = batch_size
-        self._linger = linger
         self._visibility = visibility_timeout
         self._close_timeout = close_timeout
         self._now = now
-        self._pacer = WindowPacer(limits, clock=clock, sleep=sleep) if limits else None
-        self._poisoned: OrderedDict[str, str] = OrderedDict()
         self._counts = dict.fromkeys(SenderStats.__slots__, 0.0)
         self._lock = threading.Lock()
-        self._hurry = threading.Event()
-        self._stop = threading.Event()
         self._closed = False
-        self._thread = threading.Thread(target=self._run, name="klaviyo-kit-events", daemon=True)
+        self._worker = DeliveryWorker(
+            send,
+            self.queue,
+            batch_size=batch_size,
+            linger=linger,
+            visibility_timeout=visibility_timeout,
+            pacer=WindowPacer(limits, clock=clock, sleep=sleep) if limits else None,
+            count=self._count,
+        )
+        self._thread = threading.Thread(
+            target=self._worker.run, name="klaviyo-kit-events", daemon=True
+        )
         self._thread.start()
         atexit.register(self.close)
 
@@ -220,15 +218,15 @@ class EventSender:
         """
         limit = self._close_timeout if timeout is None else timeout
         deadline = time.monotonic() + limit
-        self._hurry.set()
+        self._worker.hurry.set()
         try:
             while self.queue.size() > 0:
                 if not self._thread.is_alive() or time.monotonic() >= deadline:
                     return False
-                time.sleep(min(_POLL / 5, max(deadline - time.monotonic(), 0.0)))
+                time.sleep(min(POLL / 5, max(deadline - time.monotonic(), 0.0)))
             return True
         finally:
-            self._hurry.clear()
+            self._worker.hurry.clear()
 
     def close(self, timeout: float | None = None) -> None:
         """Flush (up to ``timeout`` s, default ``close_timeout``), stop the thread; idempotent.
@@ -241,7 +239,7 @@ class EventSender:
         self._closed = True
         atexit.unregister(self.close)
         drained = self.flush(timeout)
-        self._stop.set()
+        self._worker.stop.set()
         self._thread.join(timeout=self._visibility)
         if not drained:
             _log.warning("event sender closed with %d events still queued", self.queue.size())
@@ -260,104 +258,3 @@ class EventSender:
     ) -> None:
         """Close the sender."""
         self.close()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                batch = self._collect()
-                if batch:
-                    self._process(batch)
-            except Exception:  # noqa: BLE001, PERF203 - the thread must outlive a broken queue
-                _log.exception("event sender: unexpected error; retrying")
-                self._stop.wait(1.0)
-
-    def _collect(self) -> list[Reserved]:
-        batch = self.queue.reserve(
-            visibility_timeout=self._visibility, max_items=self._batch_size, wait=_POLL
-        )
-        if not batch or self._linger <= 0:
-            return batch
-        deadline = time.monotonic() + self._linger
-        while len(batch) < self._batch_size and not self._hurry.is_set():
-            left = deadline - time.monotonic()
-            if left <= 0 or self._stop.is_set():
-                break
-            batch += self.queue.reserve(
-                visibility_timeout=self._visibility,
-                max_items=self._batch_size - len(batch),
-                wait=min(left, _POLL),
-            )
-        return batch
-
-    def _process(self, batch: list[Reserved]) -> None:
-        ready: list[Reserved] = []
-        for item in batch:
-            reason = self._poisoned.get(item.id)
-            if reason is not None:
-                self.queue.nack(item.receipt, error=reason, retry_in=0)
-            elif not isinstance(item.payload, dict) or "profile" not in item.payload:
-                self._dead_letter([item], "payload is not prepared event attributes")
-            else:
-                ready.append(item)
-        if ready:
-            self._deliver(ready)
-
-    def _dead_letter(self, items: list[Reserved], reason: str) -> None:
-        """Mark items as permanently failed: each is nacked until the queue buries it."""
-        for item in items:
-            self._poisoned[item.id] = reason
-            self.queue.nack(item.receipt, error=reason, retry_in=0)
-        while len(self._poisoned) > _MAX_POISONED:
-            self._poisoned.popitem(last=False)
-        self._count(dead_lettered=len(items))
-
-    def _deliver(self, items: list[Reserved]) -> None:
-        payloads = ((i, item.payload) for i, item in enumerate(items))
-        for chunk in chunk_events(payloads):  # type: ignore[arg-type]
-            group = [items[i] for i in chunk.all_tags()]
-            if self._pacer is not None:
-                self._count(paced=self._pacer.acquire())
-            self._count(requests=1)
-            try:
-                self._send(chunk.body())
-            except InvalidInputError as exc:
-                self._dead_letter(group, str(exc))
-            except APIError as exc:
-                if exc.retryable:
-                    self._retry(group, exc)
-                elif exc.status != _BAD_REQUEST:
-                    self._dead_letter(group, str(exc))
-                else:
-                    blamed = {items[i].id for i in chunk.tags_blamed_by(exc)}
-                    self._isolate(group, blamed, str(exc))
-            except Exception as exc:  # noqa: BLE001 - transient or unknown: retry, then bury
-                self._retry(group, exc)
-            else:
-                for item in group:
-                    self.queue.ack(item.receipt)
-                self._count(sent=len(group))
-
-    def _isolate(self, group: list[Reserved], blamed: set[str], reason: str) -> None:
-        """Dead-letter the events a 400 blames and resend the rest; halve when none is named."""
-        if len(group) == 1 or len(blamed) == len(group):
-            self._dead_letter(group, reason)
-            return
-        if blamed:
-            self._dead_letter([i for i in group if i.id in blamed], reason)
-            self._deliver([i for i in group if i.id not in blamed])
-            return
-        half = len(group) // 2
-        self._deliver(group[:half])
-        self._deliver(group[half:])
-
-    def _retry(self, group: list[Reserved], exc: Exception) -> None:
-        delay: float | None = None
-        if isinstance(exc, RateLimitError):
-            delay = exc.retry_after if exc.retry_after is not None else 1.0
-            if self._pacer is not None:
-                self._pacer.pause(delay)
-        elif not isinstance(exc, KlaviyoError):
-            _log.warning("event sender: %s: %s", type(exc).__name__, exc)
-        for item in group:
-            self.queue.nack(item.receipt, error=f"{type(exc).__name__}: {exc}", retry_in=delay)
-        self._count(retried=len(group))
