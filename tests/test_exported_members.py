@@ -10,9 +10,12 @@ PACKAGES = [
     "klaviyo_kit",
     "klaviyo_kit.client",
     "klaviyo_kit.errors",
+    "klaviyo_kit.infra",
     "klaviyo_kit.operations",
     "klaviyo_kit.sdk",
     "klaviyo_kit.services",
+    "klaviyo_kit.webhooks",
+    "klaviyo_kit.webhooks.handlers",
 ]
 
 

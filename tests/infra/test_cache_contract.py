@@ -28,7 +28,7 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
 def backend(request, clock, unique) -> Iterator[Backend]:
     if request.param == "memory":
 

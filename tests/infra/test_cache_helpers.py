@@ -140,6 +140,7 @@ def test_cache_prefix_scopes_account_and_environment_without_the_key():
     assert KEY not in cache_prefix(prod)
 
 
+@pytest.mark.redis
 def test_build_cache_redis_backend(redis_url, unique, redis_cleanup):
     from klaviyo_kit.infra import RedisCache
 

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
 # Redis times visibility with the server clock, so its cases really wait; keep the waits short.
-TICK = 0.2
+TICK = 0.3
 
 
 @dataclass
@@ -25,7 +25,7 @@ class Backend:
     advance: Callable[[float], None]
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
 def backend(request, clock, unique) -> Iterator[Backend]:
     made: list[JobQueue] = []
     if request.param == "memory":

@@ -9,6 +9,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 WORKER = Path(__file__).with_name("_queue_worker.py")
 ITEMS = 20
 HELD = 8
@@ -20,6 +22,7 @@ def _worker(redis_url: str, prefix: str, mode: str, count: int) -> subprocess.Po
     return subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
 
 
+@pytest.mark.redis
 def test_sigkilled_worker_items_are_redelivered_and_acked_once(redis_url, unique, redis_cleanup):
     from klaviyo_kit.infra import RedisQueue
 

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 T0 = datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=timezone.utc)
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store(request, clock, tmp_path, unique) -> Iterator[StateStore]:
     if request.param == "memory":
         yield MemoryStateStore(clock=clock)

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
 _POLL = 0.01
+_COMPACT_AT = 4096
 
 
 @dataclass(slots=True)
@@ -174,7 +175,15 @@ class MemoryQueue:
                 return False
             del self._items[item.id]
             self._free_key(item)
+            if len(self._heap) > _COMPACT_AT + 4 * len(self._items):
+                self._compact()
             return True
+
+    def _compact(self) -> None:
+        # Acked items leave stale heap entries until they come due; drop them in one pass.
+        live = [(it.visible_at, next(self._seq), it.id, it.token) for it in self._items.values()]
+        heapq.heapify(live)
+        self._heap = live
 
     def nack(self, receipt: str, *, error: str, retry_in: float | None = None) -> bool:
         """Report a failure: retry later, or dead-letter the item at ``max_attempts``."""

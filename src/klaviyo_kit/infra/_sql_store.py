@@ -114,7 +114,10 @@ class SQLStateStore:
 
     def _begin(self) -> AbstractContextManager[sa.Connection]:
         if not self._ready:
-            self.ensure_schema()
+            with self._ready_lock:
+                if not self._ready:
+                    ensure_schema(self.engine, self.metadata, self._tables)
+                    self._ready = True
         return self.engine.begin()
 
     def _insert(self, table: sa.Table, values: Mapping[str, object]) -> Any:

@@ -92,7 +92,8 @@ def _conditional_limits(op: Operation, query: Mapping[str, str]) -> list[tuple[s
         if name.startswith("additional_fields_"):
             name = f"additional-fields[{name.removeprefix('additional_fields_')}]"
         values = query.get(name, "").split(",")
-        if cond.value in values:
+        # The table says include=list/segment; the API spells the relationships lists/segments.
+        if cond.value in values or f"{cond.value}s" in values:
             extra.append((f"{op.bucket}:{cond.kwarg}={cond.value}", cond.limits))
     return extra
 

@@ -17,6 +17,7 @@ from klaviyo_kit.sandbox._jsonapi import (
 )
 from klaviyo_kit.sandbox._metrics import metric_named
 from klaviyo_kit.sandbox._state import Record, iso, parse_time
+from klaviyo_kit.sandbox._topics import topic_for
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -79,9 +80,7 @@ def record_event(
     world.account.events[record.id] = record
     world.account.event_keys[key] = record.id
     profile.extra["last_event"] = max(profile.extra.get("last_event", moment), moment)
-    if integration == "klaviyo":
-        slug = metric_name.lower().replace(" ", "_")
-        world.emit(f"event:klaviyo.{slug}", record)
+    world.emit(topic_for(metric_name, integration), record)
     return record
 
 
@@ -158,7 +157,7 @@ def _profile_for(call: Call, data: object, pointer: str) -> Record:
             "One of 'id', 'email', 'phone_number' or 'external_id' is required.",
             pointer=f"{pointer}/attributes",
         )
-    record, _ = _profiles.upsert(call, attrs, data.get("id"))
+    record, _ = _profiles.upsert(call.world, attrs, data.get("id"))
     return record
 
 

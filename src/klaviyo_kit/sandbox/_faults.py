@@ -47,9 +47,9 @@ class FaultPlan:
         hang_seconds: How long a hang lasts before the server closes the connection.
 
     Example:
-        >>> plan = FaultPlan(seed=7, statuses={503: 0.2}, drop=0.05)
-        >>> [plan.start().draw().kind for _ in range(3)] == [plan.start().draw().kind] * 3
-        False
+        >>> faults = FaultPlan(seed=7, statuses={503: 0.5}).start()
+        >>> [faults.draw().status for _ in range(6)]
+        [503, 0, 0, 503, 503, 503]
     """
 
     seed: int = 0

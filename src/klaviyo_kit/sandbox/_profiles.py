@@ -20,7 +20,8 @@ from klaviyo_kit.sandbox._state import Record, iso
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from klaviyo_kit.sandbox._context import Call
+    from klaviyo_kit.sandbox._context import Call, World
+    from klaviyo_kit.sandbox._state import Account
 
 _POINTER = "/data/attributes"
 IDENTIFIERS = ("email", "phone_number", "external_id")
@@ -144,9 +145,9 @@ def _clean(attrs: Mapping[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
-def _duplicate(call: Call, attrs: Mapping[str, Any], own_id: str | None) -> None:
+def _duplicate(account: Account, attrs: Mapping[str, Any], own_id: str | None) -> None:
     for name in IDENTIFIERS:
-        found = call.account.find_profile(name, attrs.get(name))
+        found = account.find_profile(name, attrs.get(name))
         if found is not None and found.id != own_id:
             raise SandboxAPIError(
                 409,
@@ -169,36 +170,40 @@ def _apply(record: Record, attrs: Mapping[str, Any], now: float) -> None:
     record.updated = now
 
 
-def new_profile(call: Call, attrs: Mapping[str, Any]) -> Record:
+def new_profile(world: World, attrs: Mapping[str, Any]) -> Record:
     """Store a new profile from cleaned attributes (no duplicate check)."""
-    now = call.now
-    record = Record(call.world.ids.ulid(now), {}, now, now)
+    now = world.clock()
+    record = Record(world.ids.ulid(now), {}, now, now)
     _apply(record, attrs, now)
-    call.account.profiles[record.id] = record
+    world.account.profiles[record.id] = record
     return record
 
 
 def upsert(
-    call: Call, raw: Mapping[str, Any], profile_id: str | None = None
+    world: World, raw: Mapping[str, Any], profile_id: str | None = None
 ) -> tuple[Record, bool]:
     """Create or update a profile keyed by id, email, phone or external id.
+
+    Raises:
+        SandboxAPIError: 400 for invalid attributes, 409 when identifiers name two profiles.
 
     Returns:
         The record and whether it was created.
     """
     attrs = _clean(raw)
-    record = call.account.profiles.get(profile_id) if profile_id else None
+    account = world.account
+    record = account.profiles.get(profile_id) if profile_id else None
     for name in IDENTIFIERS:
-        record = record or call.account.find_profile(name, attrs.get(name))
+        record = record or account.find_profile(name, attrs.get(name))
     if record is None:
         if not any(attrs.get(name) for name in IDENTIFIERS):
             raise invalid(
                 "One of 'email', 'phone_number' or 'external_id' is required.",
                 pointer=_POINTER,
             )
-        return new_profile(call, attrs), True
-    _duplicate(call, attrs, record.id)
-    _apply(record, attrs, call.now)
+        return new_profile(world, attrs), True
+    _duplicate(account, attrs, record.id)
+    _apply(record, attrs, world.clock())
     return record, False
 
 
@@ -234,8 +239,8 @@ def create_profile(call: Call) -> Reply:
         raise invalid(
             "One of 'email', 'phone_number' or 'external_id' is required.", pointer=_POINTER
         )
-    _duplicate(call, attrs, None)
-    record = new_profile(call, attrs)
+    _duplicate(call.account, attrs, None)
+    record = new_profile(call.world, attrs)
     return Reply(201, {"data": render(call, record), "links": links_self(call.base, call.path)})
 
 
@@ -252,7 +257,7 @@ def update_profile(call: Call) -> Reply:
             pointer="/data/id",
         )
     attrs = _clean(call.attributes("profile"))
-    _duplicate(call, attrs, record.id)
+    _duplicate(call.account, attrs, record.id)
     _apply(record, attrs, call.now)
     unset = ((data.get("meta") or {}).get("patch_properties") or {}).get("unset")
     for name in [unset] if isinstance(unset, str) else unset or []:
@@ -263,7 +268,7 @@ def update_profile(call: Call) -> Reply:
 def create_or_update_profile(call: Call) -> Reply:
     """POST /api/profile-import: 201 when created, 200 when updated."""
     data = call.data("profile")
-    record, created = upsert(call, call.attributes("profile"), data.get("id"))
+    record, created = upsert(call.world, call.attributes("profile"), data.get("id"))
     return Reply(
         201 if created else 200,
         {"data": render(call, record), "links": links_self(call.base, call.path)},

@@ -5,21 +5,38 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from klaviyo_kit.sandbox import _accounts, _aggregates, _events, _lists, _metrics, _profiles
+from klaviyo_kit.sandbox import (
+    _accounts,
+    _aggregates,
+    _campaigns,
+    _consent,
+    _events,
+    _imports,
+    _lists,
+    _metrics,
+    _profiles,
+    _segments,
+    _sends,
+    _templates,
+    _webhook_api,
+)
 from klaviyo_kit.sandbox._app import App, HttpResponse
 from klaviyo_kit.sandbox._context import World
+from klaviyo_kit.sandbox._events import record_event
 from klaviyo_kit.sandbox._faults import Fault, FaultPlan, FaultSequence
 from klaviyo_kit.sandbox._limits import WindowCounter
 from klaviyo_kit.sandbox._pages import fault_response
 from klaviyo_kit.sandbox._server import SandboxServer
-from klaviyo_kit.sandbox._state import Account, Ids
+from klaviyo_kit.sandbox._state import Account, Ids, Record
+from klaviyo_kit.sandbox._topics import metric_for
 from klaviyo_kit.sandbox._transport import SandboxTransport
+from klaviyo_kit.sandbox._webhook_api import check_url
 from klaviyo_kit.sandbox._webhooks import WebhookDelivery, WebhookOutbox
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
 
     import httpx
 
@@ -33,6 +50,13 @@ _HANDLERS: Mapping[str, Callable[[Call], Reply]] = {
     **_metrics.HANDLERS,
     **_aggregates.HANDLERS,
     **_lists.HANDLERS,
+    **_segments.HANDLERS,
+    **_templates.HANDLERS,
+    **_campaigns.HANDLERS,
+    **_sends.HANDLERS,
+    **_imports.HANDLERS,
+    **_consent.HANDLERS,
+    **_webhook_api.HANDLERS,
 }
 
 
@@ -160,6 +184,117 @@ class Sandbox:
         if fault.kind is not None:
             return Exchange(fault, fault_response(fault.status))
         return Exchange(fault, self.handle(method, path, query, headers, body, base=base))
+
+    def add_segment(
+        self,
+        name: str,
+        *,
+        members: Iterable[str] = (),
+        where: Callable[[Mapping[str, Any]], bool] | None = None,
+    ) -> str:
+        """Define a segment (the API cannot create one from a definition here).
+
+        Args:
+            name: The segment's name.
+            members: Profile ids that are always members.
+            where: A rule over a profile's attributes (``email``, ``properties``, …) that makes
+                every matching profile a member, re-evaluated on every read.
+
+        Returns:
+            The new segment's id.
+        """
+        with self._lock:
+            world = self._world
+            now = world.clock()
+            record = Record(world.ids.short(), {"name": name}, now, now, {"rule": where})
+            world.account.segments[record.id] = record
+            world.account.segment_members[record.id] = dict.fromkeys(members, now)
+            return record.id
+
+    def add_webhook(
+        self,
+        endpoint: str | Callable[[WebhookDelivery], object],
+        *,
+        topics: Iterable[str],
+        secret_key: str,
+        name: str = "sandbox webhook",
+    ) -> str:
+        """Subscribe a URL or a Python callable to system topics, as ``create_webhook`` would.
+
+        Args:
+            endpoint: An ``https`` (or loopback ``http``) URL, or a callable that receives each
+                :class:`WebhookDelivery`.
+            topics: Topic ids, e.g. ``event:klaviyo.opened_email``.
+            secret_key: The signing secret.
+            name: The webhook's name.
+
+        Returns:
+            The webhook's id.
+        """
+        with self._lock:
+            world = self._world
+            now = world.clock()
+            url = endpoint if isinstance(endpoint, str) else f"callable://{name}"
+            check_url(url, "/data/attributes/endpoint_url")
+            attrs = {"name": name, "description": None, "endpoint_url": url, "enabled": True}
+            extra = {"secret_key": secret_key, "topics": list(topics)}
+            record = Record(world.ids.ulid(now), attrs, now, now, extra)
+            world.account.webhooks[record.id] = record
+            if not isinstance(endpoint, str):
+                self._outbox.receivers[record.id] = endpoint
+            return record.id
+
+    def simulate(
+        self,
+        profile_id: str,
+        topic: str,
+        *,
+        campaign_id: str | None = None,
+        properties: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Record engagement as Klaviyo would, e.g. "profile X opened campaign Y".
+
+        The event is stored under the topic's Klaviyo metric (``opened_email`` →
+        ``Opened Email``) and delivered to subscribed webhooks.
+
+        Args:
+            profile_id: Whose engagement it is.
+            topic: A system topic, ``event:klaviyo.opened_email`` or just ``opened_email``.
+            campaign_id: The campaign engaged with, named in the event properties.
+            properties: Extra event properties.
+
+        Returns:
+            The event id.
+
+        Raises:
+            KeyError: If the profile or campaign does not exist.
+            ValueError: If the topic is not a Klaviyo system topic.
+        """
+        metric = metric_for(topic)
+        with self._lock:
+            account = self._world.account
+            profile = account.profiles[profile_id]
+            props = dict(properties or {})
+            if campaign_id is not None:
+                campaign = account.campaigns[campaign_id]
+                props.setdefault("Campaign Name", campaign.attributes["definition"].get("name"))
+                props.setdefault("$message", next(iter(campaign.extra["messages"]), None))
+            event = record_event(self._world, profile, metric, props, integration="klaviyo")
+        self._outbox.flush()
+        return event.id
+
+    def run_jobs(self) -> None:
+        """Finish every queued or processing job (imports, suppressions, campaign sends)."""
+        with self._lock:
+            world = self._world
+            for _ in range(2):
+                for job in list(world.account.import_jobs.values()):
+                    _imports.advance(world, job)
+                for job in list(world.account.suppression_jobs.values()):
+                    _consent.advance(world, job)
+                for job in list(world.account.send_jobs.values()):
+                    _sends.advance(world, job)
+        self._outbox.flush()
 
     def transport(self) -> httpx.BaseTransport:
         """Return an in-process ``httpx`` transport answering from this sandbox."""

@@ -6,6 +6,7 @@ import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -26,7 +27,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        path, _, query = self.path.partition("?")
+        raw_path, _, query = self.path.partition("?")
+        path = unquote(raw_path)
         host = self.headers.get("Host") or "{}:{}".format(*self.server.server_address[:2])
         outcome = self.server.sandbox.exchange(
             self.command, path, query, dict(self.headers.items()), body, base=f"http://{host}"

@@ -73,6 +73,7 @@ class Account:
     segments: dict[str, Record] = field(default_factory=dict)
     segment_members: dict[str, dict[str, float]] = field(default_factory=dict)
     campaigns: dict[str, Record] = field(default_factory=dict)
+    audiences: dict[str, Record] = field(default_factory=dict)
     messages: dict[str, Record] = field(default_factory=dict)
     templates: dict[str, Record] = field(default_factory=dict)
     send_jobs: dict[str, Record] = field(default_factory=dict)

@@ -39,7 +39,10 @@ def coerce(model: type[M], value: M | Mapping[str, object], field: str) -> M:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise InvalidInputError(f"{field}.{where}" if where else field, first["msg"]) from None
+        path = f"{field}.{where}" if where else field
+        ours = first.get("ctx", {}).get("error")
+        problem = ours.problem if isinstance(ours, InvalidInputError) else first["msg"]
+        raise InvalidInputError(path, problem) from None
 
 
 class ProfileInput(BaseModel):

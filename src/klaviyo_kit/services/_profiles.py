@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Final
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncProfiles", "ImportReport", "Profiles", "RowError"]
 
+_log = logging.getLogger("klaviyo_kit")
+_IDENTIFIERS: Final = ("email", "phone_number", "external_id")
 MAX_IMPORT_ROWS: Final = 10_000
 _ENVELOPE_BYTES: Final = 512
 _MAX_KEPT_ERRORS: Final = 10_000
@@ -89,15 +92,38 @@ class _ProfilesLogic:
         try:
             result = yield Call("profiles", "create_or_update_profile", (_profile_body(attrs),))
         except ConflictError as exc:
-            # Email and phone number identify two different profiles: update the one Klaviyo names.
+            # The identifiers belong to two different profiles: update the one Klaviyo names.
             if not exc.duplicate_profile_id:
                 raise
-            result = yield Call(
-                "profiles",
-                "update_profile",
-                (exc.duplicate_profile_id, _profile_body(attrs, exc.duplicate_profile_id)),
-            )
+            result = yield from self._resolve_duplicate(exc.duplicate_profile_id, attrs)
         return Document.parse(result).resource(Profile)
+
+    def _resolve_duplicate(self, profile_id: str, attrs: JsonDict) -> Flow[object]:
+        try:
+            return (
+                yield Call(
+                    "profiles", "update_profile", (profile_id, _profile_body(attrs, profile_id))
+                )
+            )
+        except ConflictError:
+            pass
+        # Another identifier still belongs to a third profile: an update cannot move it without a
+        # merge, so keep the duplicate's own identifiers, update everything else, and say so.
+        current = yield Call("profiles", "get_profile", (profile_id,))
+        existing = Document.parse(current).resource(Profile)
+        moved = sorted(
+            k for k in _IDENTIFIERS if k in attrs and attrs[k] != getattr(existing, k, None)
+        )
+        kept = {k: v for k, v in attrs.items() if k not in moved}
+        _log.warning(
+            "profile %s: %s belong(s) to another Klaviyo profile and was not moved; merge the "
+            "profiles to combine them",
+            profile_id,
+            ", ".join(moved),
+        )
+        return (
+            yield Call("profiles", "update_profile", (profile_id, _profile_body(kept, profile_id)))
+        )
 
     def _get_flow(self, profile_id: str) -> Flow[Profile]:
         if not profile_id:

@@ -35,7 +35,8 @@ MAX_EVENT_PROPERTIES: Final = 300
 MAX_ARRAY_ITEMS: Final = 4000
 MAX_DEPTH: Final = 10
 
-_EMAIL: Final = re.compile(r"^[^@\s\"<>()\[\],;:]+@[^@\s\"<>()\[\],;:]+\.[^@\s\"<>()\[\],;:]+$")
+# Deliberately permissive: one @, no spaces, a dot in the domain. Klaviyo decides the rest.
+_EMAIL: Final = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _PHONE: Final = re.compile(r"^\+[1-9]\d{6,14}$")
 
 

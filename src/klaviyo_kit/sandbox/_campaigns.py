@@ -1,0 +1,314 @@
+"""Campaigns: create with inline audiences and messages; get, list; audiences; templates."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from klaviyo_kit.sandbox._jsonapi import (
+    Reply,
+    SandboxAPIError,
+    collection,
+    invalid,
+    links_self,
+    not_found,
+    relationship,
+)
+from klaviyo_kit.sandbox._state import Record, iso
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from klaviyo_kit.sandbox._context import Call
+
+_POINTER = "/data/attributes"
+
+
+def _ids(kind: str, ids: list[str]) -> list[dict[str, str]]:
+    return [{"type": kind, "id": i} for i in ids]
+
+
+def render(call: Call, record: Record) -> dict[str, Any]:
+    """Return a campaign resource object."""
+    path = f"/api/campaigns/{record.id}"
+    return {
+        "type": "campaign",
+        "id": record.id,
+        "attributes": {
+            "created_at": iso(record.created),
+            "updated_at": iso(record.updated),
+            "definition": record.attributes["definition"],
+        },
+        "relationships": {
+            "campaign-audiences": relationship(
+                call.base,
+                path,
+                "campaign-audiences",
+                _ids("campaign-audience", record.extra["audiences"]),
+            ),
+            "campaign-messages": relationship(
+                call.base,
+                path,
+                "campaign-messages",
+                _ids("campaign-message", record.extra["messages"]),
+            ),
+            "tags": relationship(call.base, path, "tags", []),
+        },
+        "links": links_self(call.base, path),
+    }
+
+
+def render_message(call: Call, record: Record) -> dict[str, Any]:
+    """Return a campaign message resource object."""
+    path = f"/api/campaign-messages/{record.id}"
+    extra = record.extra
+    return {
+        "type": "campaign-message",
+        "id": record.id,
+        "attributes": {
+            "created": iso(record.created),
+            "updated": iso(record.updated),
+            "definition": record.attributes["definition"],
+        },
+        "relationships": {
+            "campaign": relationship(
+                call.base, path, "campaign", {"type": "campaign", "id": extra["campaign"]}
+            ),
+            "campaign-audience": relationship(
+                call.base,
+                path,
+                "campaign-audience",
+                {"type": "campaign-audience", "id": extra["audience"]},
+            ),
+            "campaign-variations": relationship(call.base, path, "campaign-variations", []),
+        },
+        "links": links_self(call.base, path),
+    }
+
+
+def render_audience(call: Call, record: Record) -> dict[str, Any]:
+    """Return a campaign audience resource object."""
+    path = f"/api/campaign-audiences/{record.id}"
+    return {
+        "type": "campaign-audience",
+        "id": record.id,
+        "attributes": {
+            "created": iso(record.created),
+            "updated": iso(record.updated),
+            "definition": record.attributes["definition"],
+        },
+        "relationships": {
+            "campaign": relationship(
+                call.base, path, "campaign", {"type": "campaign", "id": record.extra["campaign"]}
+            ),
+            "campaign-messages": relationship(
+                call.base,
+                path,
+                "campaign-messages",
+                _ids("campaign-message", record.extra["messages"]),
+            ),
+        },
+        "links": links_self(call.base, path),
+    }
+
+
+def _check_groups(call: Call, ids: object, pointer: str) -> list[str]:
+    if ids is None:
+        return []
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise invalid("Must be a list of list or segment ids.", pointer=pointer)
+    for index, group in enumerate(ids):
+        if group not in call.account.lists and group not in call.account.segments:
+            raise invalid(f"List or segment {group} does not exist.", pointer=f"{pointer}/{index}")
+    return list(ids)
+
+
+def _list_of_objects(raw: object, pointer: str) -> list[dict[str, Any]]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
+        raise invalid("Must be a list of objects.", pointer=pointer)
+    return raw
+
+
+def create_campaign(call: Call) -> Reply:
+    """POST /api/campaigns: the campaign, its audiences and its messages in one request."""
+    attrs = call.attributes("campaign")
+    definition = attrs.get("definition")
+    if not isinstance(definition, dict):
+        raise invalid("'definition' is a required field.", pointer=f"{_POINTER}/definition")
+    if not isinstance(definition.get("name"), str) or not definition["name"].strip():
+        raise invalid("'name' is a required field.", pointer=f"{_POINTER}/definition/name")
+    now = call.now
+    ids = call.world.ids
+    campaign = Record(
+        ids.ulid(now), {"definition": definition}, now, now, {"audiences": [], "messages": []}
+    )
+    temporary: dict[str, Record] = {}
+    audiences = _list_of_objects(attrs.get("audiences"), f"{_POINTER}/audiences")
+    for index, raw in enumerate(audiences):
+        pointer = f"{_POINTER}/audiences/{index}"
+        spec = {
+            "name": raw.get("name"),
+            "included": _check_groups(call, raw.get("included"), f"{pointer}/included"),
+            "excluded": _check_groups(call, raw.get("excluded"), f"{pointer}/excluded"),
+            "priority": index,
+        }
+        audience = Record(
+            ids.ulid(now), {"definition": spec}, now, now, {"campaign": campaign.id, "messages": []}
+        )
+        temporary[str(raw.get("temporary_id"))] = audience
+    messages = []
+    for index, raw in enumerate(_list_of_objects(attrs.get("messages"), f"{_POINTER}/messages")):
+        target = temporary.get(str(raw.get("audience_temporary_id")))
+        if target is None:
+            raise invalid(
+                "'audience_temporary_id' does not name an audience in this request.",
+                pointer=f"{_POINTER}/messages/{index}/audience_temporary_id",
+            )
+        variations = raw.get("variations") or []
+        details = (variations[0].get("definition") or {}).get("details") or {} if variations else {}
+        definition_ = {"name": raw.get("name"), "status": "draft"}
+        message = Record(
+            ids.ulid(now),
+            {"definition": definition_},
+            now,
+            now,
+            {
+                "campaign": campaign.id,
+                "audience": target.id,
+                "channel": str(details.get("channel", "email")),
+                "content": {k: v for k, v in details.items() if k != "channel"},
+                "template": None,
+            },
+        )
+        target.extra["messages"].append(message.id)
+        messages.append(message)
+    for audience in temporary.values():
+        call.account.audiences[audience.id] = audience
+        campaign.extra["audiences"].append(audience.id)
+    for message in messages:
+        call.account.messages[message.id] = message
+        campaign.extra["messages"].append(message.id)
+    call.account.campaigns[campaign.id] = campaign
+    return Reply(201, {"data": render(call, campaign), "links": links_self(call.base, call.path)})
+
+
+def find(call: Call, table: Mapping[str, Record], kind: str) -> Record:
+    """Return the record named by the ``id`` path parameter or raise a 404."""
+    record = table.get(call.params["id"])
+    if record is None:
+        raise not_found(kind, call.params["id"])
+    return record
+
+
+def get_campaign(call: Call) -> Reply:
+    """GET /api/campaigns/{id}."""
+    record = find(call, call.account.campaigns, "campaign")
+    return Reply(200, {"data": render(call, record), "links": links_self(call.base, call.path)})
+
+
+def get_campaigns(call: Call) -> Reply:
+    """GET /api/campaigns."""
+    return collection(
+        list(call.account.campaigns.values()),
+        lambda r: render(call, r),
+        base=call.base,
+        path=call.path,
+        query=call.query,
+        default_size=100,
+        max_size=100,
+    )
+
+
+def get_campaign_message(call: Call) -> Reply:
+    """GET /api/campaign-messages/{id}."""
+    record = find(call, call.account.messages, "campaign message")
+    document = {"data": render_message(call, record), "links": links_self(call.base, call.path)}
+    return Reply(200, document)
+
+
+def get_messages_for_campaign(call: Call) -> Reply:
+    """GET /api/campaigns/{id}/campaign-messages."""
+    campaign = find(call, call.account.campaigns, "campaign")
+    records = [call.account.messages[i] for i in campaign.extra["messages"]]
+    return collection(
+        records, lambda r: render_message(call, r), base=call.base, path=call.path, query=call.query
+    )
+
+
+def get_campaign_audience(call: Call) -> Reply:
+    """GET /api/campaign-audiences/{id}."""
+    record = find(call, call.account.audiences, "campaign audience")
+    document = {"data": render_audience(call, record), "links": links_self(call.base, call.path)}
+    return Reply(200, document)
+
+
+def get_campaign_audiences_for_campaign(call: Call) -> Reply:
+    """GET /api/campaigns/{id}/campaign-audiences."""
+    campaign = find(call, call.account.campaigns, "campaign")
+    records = [call.account.audiences[i] for i in campaign.extra["audiences"]]
+    return collection(
+        records,
+        lambda r: render_audience(call, r),
+        base=call.base,
+        path=call.path,
+        query=call.query,
+    )
+
+
+def assign_template_to_campaign_message(call: Call) -> Reply:
+    """POST /api/campaign-message-assign-template."""
+    data = call.data("campaign-message")
+    message = call.account.messages.get(str(data.get("id")))
+    if message is None:
+        raise not_found("campaign message", str(data.get("id")))
+    template_data = (((data.get("relationships") or {}).get("template") or {}).get("data")) or {}
+    template = call.account.templates.get(str(template_data.get("id")))
+    if template is None:
+        raise invalid(
+            "The template does not exist.", pointer="/data/relationships/template/data/id"
+        )
+    if message.extra.get("sent"):
+        raise SandboxAPIError(
+            400,
+            "invalid",
+            "Invalid input.",
+            "A sent message cannot be changed.",
+            pointer="/data/id",
+        )
+    message.extra["template"] = template.id
+    message.updated = call.now
+    path = f"/api/campaign-messages/{message.id}"
+    resource = {
+        "type": "campaign-message",
+        "id": message.id,
+        "attributes": {
+            "label": message.attributes["definition"].get("name") or "",
+            "channel": message.extra["channel"],
+            "content": message.extra["content"],
+            "created_at": iso(message.created),
+            "updated_at": iso(message.updated),
+        },
+        "relationships": {
+            "campaign": relationship(
+                call.base, path, "campaign", {"type": "campaign", "id": message.extra["campaign"]}
+            ),
+            "template": relationship(
+                call.base, path, "template", {"type": "template", "id": template.id}
+            ),
+        },
+        "links": links_self(call.base, path),
+    }
+    return Reply(200, {"data": resource, "links": links_self(call.base, call.path)})
+
+
+HANDLERS: Mapping[str, Callable[[Call], Reply]] = {
+    "create_campaign": create_campaign,
+    "get_campaign": get_campaign,
+    "get_campaigns": get_campaigns,
+    "get_campaign_message": get_campaign_message,
+    "get_messages_for_campaign": get_messages_for_campaign,
+    "get_campaign_audience": get_campaign_audience,
+    "get_campaign_audiences_for_campaign": get_campaign_audiences_for_campaign,
+    "assign_template_to_campaign_message": assign_template_to_campaign_message,
+}
