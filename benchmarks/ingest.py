@@ -126,10 +126,12 @@ def background(
 
 
 def ceiling(operation: str, requests: int, per_request: int) -> float:
-    """Events per Klaviyo second the operation's limits allow for ``requests`` requests.
+    """Events per Klaviyo second the operation's published limits allow on average.
 
-    Up to ``steady`` requests fit one minute, so a run that short is bound by the burst window;
-    a longer one by the steady window.
+    A run of at most ``steady`` requests fits one minute and is bound by the burst window
+    (``burst`` per second); a longer one by the steady window (``steady`` per 60 s). Klaviyo's
+    windows are fixed, not sliding, so a run that starts late in a minute window can beat the
+    steady average by up to one window's worth of requests (over 100% here is that, not a leak).
     """
     limits = operation_limits(operation)
     per_second = limits.burst if requests <= limits.steady else limits.steady / 60
