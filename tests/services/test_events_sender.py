@@ -233,18 +233,23 @@ def test_close_of_a_sender_as_context_manager_flushes(client, sandbox):
     assert not sender._thread.is_alive()
 
 
-def test_close_gives_up_after_its_timeout_and_keeps_the_events_queued():
+def test_flush_says_false_when_time_runs_out_and_close_still_drains():
     release = threading.Event()
+    bodies: list[object] = []
 
     def stuck(body: object) -> None:
         release.wait(5)
+        bodies.append(body)
 
     queue = MemoryQueue()
     sender = EventSender(stuck, queue, linger=0)
     sender.track("Clicked", "ada@example.com")
     assert not sender.flush(timeout=0.05)
+    assert queue.size() == 1
     release.set()
     sender.close(timeout=5)
+    assert len(bodies) == 1
+    assert queue.size() == 0
 
 
 def _fail_when_marked(sent: list[int]) -> Any:
