@@ -1,4 +1,4 @@
-"""Bulk bodies: per-profile grouping, the 1,000-event and 5 MB limits, error pointers."""
+"""Bulk bodies (grouping, 1,000 events, 5 MB, error pointers) and the sender's pacer."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from typing import Any
 
 import pytest
 
+from klaviyo_kit.operations import Limits
 from klaviyo_kit.services._event_batches import MAX_BULK_EVENTS, chunk_events
 from klaviyo_kit.services._event_inputs import prepare_events
+from klaviyo_kit.services._pacing import WindowPacer
 from klaviyo_kit.services._validate import MAX_PAYLOAD_BYTES, json_size
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -62,3 +64,28 @@ def test_pointers_blame_an_event_or_a_whole_profile_entry():
     dotted = "1.data.attributes.events-bulk-create.data.0.attributes.events.data.2.attributes.time"
     assert chunk.tags_blamed_by([dotted]) == {6}
     assert chunk.tags_blamed_by(["/data/attributes", "", f"{base}/9/attributes"]) == set()
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_the_pacer_keeps_every_window_under_its_limit_and_honours_pauses():
+    fake = FakeTime()
+    pacer = WindowPacer(Limits(burst=2, steady=3), clock=fake.clock, sleep=fake.sleep)
+    assert pacer.acquire() == 0
+    assert pacer.acquire() == 0
+    assert pacer.acquire() == pytest.approx(1.0)  # the 1 s window was full
+    assert pacer.acquire() == pytest.approx(59.0)  # the 60 s window was full
+    pacer.pause(5)
+    assert pacer.acquire() == pytest.approx(5.0)
+    assert fake.slept == pytest.approx([1.0, 59.0, 5.0])
