@@ -12,6 +12,7 @@ PACKAGES = [
     "klaviyo_kit.errors",
     "klaviyo_kit.infra",
     "klaviyo_kit.operations",
+    "klaviyo_kit.resilience",
     "klaviyo_kit.sdk",
     "klaviyo_kit.services",
     "klaviyo_kit.webhooks",
