@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -10,7 +11,9 @@ import pytest
 
 from klaviyo_kit import AsyncKlaviyoClient, KlaviyoClient, KlaviyoSettings
 from klaviyo_kit.errors import InvalidInputError
+from klaviyo_kit.resilience import is_idempotent
 from klaviyo_kit.sandbox import Sandbox
+from klaviyo_kit.sdk import OperationCall
 from klaviyo_kit.services import AsyncEvents, Events, Order, OrderItem, ProfileInput
 
 KEY = "pk_" + "a" * 34
@@ -415,3 +418,27 @@ def test_client_events_is_cached_and_typed(sandbox):
     assert isinstance(client.events, Events)
     assert isinstance(aclient.events, AsyncEvents)
     client.close()
+
+
+def test_every_request_the_events_service_sends_is_safe_to_retry(sandbox):
+    seen: list[tuple[str, bool]] = []
+
+    def record(call: OperationCall, proceed: Callable[[], Any]) -> Any:
+        seen.append((call.name, is_idempotent(call.operation, call.args, call.kwargs)))
+        return proceed()
+
+    settings = KlaviyoSettings(private_key=KEY)
+    with KlaviyoClient(settings, transport=sandbox.transport(), stages=[record]) as client:
+        client.events.track("Clicked", "ada@example.com")
+        client.events.track_purchase(
+            {
+                "order_id": "o-9",
+                "profile": "ada@example.com",
+                "items": [{"product_id": "p", "name": "Book", "price": 1}],
+            }
+        )
+        client.events.track_many(many(1001))
+        with client.events.background() as sender:
+            sender.track("Clicked", "bob@example.com")
+    assert [name for name, _ in seen] == ["create_event"] * 2 + ["bulk_create_events"] * 3
+    assert all(safe for _, safe in seen)
