@@ -15,6 +15,7 @@ from klaviyo_kit.infra import build_cache
 from klaviyo_kit.sdk import AsyncPipeline
 from klaviyo_kit.services import (
     AsyncCampaigns,
+    AsyncEvents,
     AsyncLists,
     AsyncMetrics,
     AsyncProfiles,
@@ -134,8 +135,15 @@ class AsyncKlaviyoClient(BaseClient):
         """Metrics, awaited: iterate, get, cached id by name, daily counts and sums."""
         return AsyncMetrics(self)
 
+    @cached_property
+    def events(self) -> AsyncEvents:
+        """Events, awaited: track one, a purchase, many in bulk; background sending."""
+        return AsyncEvents(self)
+
     async def aclose(self) -> None:
-        """Close the httpx client (if this client built it)."""
+        """Flush and stop background event senders, then close the httpx client (if built here)."""
+        if "events" in self.__dict__:
+            await self.events.close()
         self._close_http()
 
     async def __aenter__(self) -> Self:

@@ -11,7 +11,14 @@ from klaviyo_kit.client._base import BaseClient
 from klaviyo_kit.client._resilience import build_resilience
 from klaviyo_kit.infra import build_cache
 from klaviyo_kit.sdk import Pipeline, SdkApis
-from klaviyo_kit.services import Campaigns, Lists, Metrics, Profiles, Segments
+from klaviyo_kit.services import (
+    Campaigns,
+    Events,
+    Lists,
+    Metrics,
+    Profiles,
+    Segments,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -146,8 +153,18 @@ class KlaviyoClient(BaseClient):
         """Metrics: iterate, get, cached id by name, daily counts and sums."""
         return Metrics(self)
 
+    @cached_property
+    def events(self) -> Events:
+        """Events: track one, track a purchase, track many in bulk, background sending."""
+        return Events(self)
+
     def close(self) -> None:
-        """Close the httpx client (if this client built it); later calls raise ``RuntimeError``."""
+        """Flush and stop background event senders, then close the httpx client (if built here).
+
+        Later calls raise ``RuntimeError``.
+        """
+        if "events" in self.__dict__:
+            self.events.close()
         self._close_http()
 
     def __enter__(self) -> Self:

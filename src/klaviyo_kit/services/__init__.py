@@ -13,16 +13,21 @@ from klaviyo_kit.services._campaign_inputs import EmailContent
 from klaviyo_kit.services._campaign_send import CampaignSendError, CampaignSendTimeoutError
 from klaviyo_kit.services._campaigns import AsyncCampaigns, Campaigns
 from klaviyo_kit.services._consent import Channel, Subscriber, SubscriberLike
+from klaviyo_kit.services._event_inputs import EventInput, TrackedEvent
+from klaviyo_kit.services._events import AsyncEvents, Events, TrackReport
 from klaviyo_kit.services._flow import Call, Flow, Sleep, arun_flow, run_flow
 from klaviyo_kit.services._inputs import ProfileInput
 from klaviyo_kit.services._lists import AsyncLists, Lists, OptInProcess
 from klaviyo_kit.services._metrics import AsyncMetrics, Metrics
+from klaviyo_kit.services._orders import Order, OrderItem
 from klaviyo_kit.services._profiles import AsyncProfiles, ImportReport, Profiles, RowError
 from klaviyo_kit.services._segments import AsyncSegments, Segments
+from klaviyo_kit.services._sender import EventSender, SenderStats
 
 __all__ = [
     "AggregateRow",
     "AsyncCampaigns",
+    "AsyncEvents",
     "AsyncLists",
     "AsyncMetrics",
     "AsyncProfiles",
@@ -36,6 +41,9 @@ __all__ = [
     "Campaigns",
     "Channel",
     "EmailContent",
+    "EventInput",
+    "EventSender",
+    "Events",
     "Flow",
     "ImportReport",
     "Interval",
@@ -44,16 +52,21 @@ __all__ = [
     "MetricAggregate",
     "Metrics",
     "OptInProcess",
+    "Order",
+    "OrderItem",
     "Page",
     "ProfileInput",
     "Profiles",
     "RowError",
     "Runner",
     "Segments",
+    "SenderStats",
     "Sleep",
     "Subscriber",
     "SubscriberLike",
     "SyncService",
+    "TrackReport",
+    "TrackedEvent",
     "arun_flow",
     "run_flow",
 ]
