@@ -4,9 +4,9 @@
 
     KlaviyoError
     ├── ConfigurationError           settings missing or inconsistent
-    ├── TransportError               no HTTP response (retryable)
-    │   ├── ConnectError             could not connect (DNS, refused, TLS, Redis down, …)
-    │   └── RequestTimeoutError      connected, but no answer in time
+    ├── TransportError               no HTTP response (retryable; a dropped connection mid-way)
+    │   ├── ConnectError             the request was never sent (DNS, refused, TLS, pool timeout)
+    │   └── RequestTimeoutError      sent, but no answer in time
     ├── APIError                     Klaviyo answered with an error status
     │   ├── BadRequestError          400 (and other 4xx without a class of their own)
     │   ├── AuthenticationError      401
@@ -20,6 +20,9 @@
     ├── QueueFullError               a bounded queue refused an item (nothing was dropped)
     ├── WebhookVerificationError     an inbound webhook failed verification (``reason``)
     └── JobError                     a background job failed
+
+    ValueError
+    └── InvalidInputError            input rejected before any request (names the field and limit)
 
 Every exception of the SDK (``openapi_client.exceptions``) and of httpx is translated into this
 tree at one place, ``klaviyo_kit.sdk.translate_errors``, with ``raise … from exc``. Mistakes in the
@@ -48,6 +51,7 @@ __all__ = [
     "ConflictError",
     "ConnectError",
     "ErrorDetail",
+    "InvalidInputError",
     "JobError",
     "KlaviyoError",
     "NotFoundError",
@@ -132,11 +136,11 @@ class TransportError(KlaviyoError):
 
 
 class ConnectError(TransportError):
-    """A connection could not be made (DNS, refused, reset, TLS)."""
+    """The request was never sent: DNS, refused, TLS, connect or pool timeout (safe to retry)."""
 
 
 class RequestTimeoutError(TransportError):
-    """Connected, but Klaviyo did not answer in time."""
+    """The request was sent, but Klaviyo did not answer in time (it may have been processed)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -433,6 +437,22 @@ class JobError(KlaviyoError):
     """A background job failed; the message names the job and the cause."""
 
 
+class InvalidInputError(ValueError):
+    """Input the kit rejected before sending anything: it names the field and the limit.
+
+    A ``ValueError`` (a bug in the caller's data), not a :class:`KlaviyoError`.
+
+    Attributes:
+        field: The offending field, e.g. ``email`` or ``events[3].properties.note``.
+    """
+
+    def __init__(self, field: str, problem: str) -> None:
+        """Create the error for ``field`` with a human description of the ``problem``."""
+        self.field = field
+        self.problem = problem
+        super().__init__(f"{field}: {redact(problem)}")
+
+
 _BY_STATUS: Final[Mapping[int, type[APIError]]] = {
     400: BadRequestError,
     401: AuthenticationError,
@@ -473,7 +493,7 @@ def error_from_response(
         else:
             cls = APIError
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-    if reason is None and status == 403 and text and "<html" in text.lower():  # noqa: PLR2004
+    if status == 403 and text and "<html" in text.lower():  # noqa: PLR2004
         reason = (
             "Forbidden: an HTML page answered (likely a Cloudflare challenge), not Klaviyo's API"
         )

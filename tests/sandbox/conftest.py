@@ -48,6 +48,6 @@ def server(sandbox: Sandbox) -> Iterator[SandboxServer]:
 
 @pytest.fixture
 def sdk(server: SandboxServer) -> Any:
-    from klaviyo_api import KlaviyoAPI  # noqa: PLC0415 - the SDK is slow to import
+    from klaviyo_api import KlaviyoAPI
 
     return KlaviyoAPI(KEY, test_host=server.url, max_retries=1)

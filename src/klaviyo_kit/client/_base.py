@@ -1,0 +1,76 @@
+"""What the sync and async clients share: settings, the httpx client, the SDK session, state."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import TYPE_CHECKING
+
+from klaviyo_kit.config import KlaviyoSettings
+from klaviyo_kit.sdk import SdkSession, build_http_client, normalize_kwargs
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import httpx
+
+    from klaviyo_kit.operations import Operation
+    from klaviyo_kit.services import Call
+
+__all__ = ["BaseClient", "ClientState"]
+
+
+class ClientState(Enum):
+    """Where a client is in its life: reuse after ``close()`` is an error."""
+
+    OPENED = "opened"
+    CLOSED = "closed"
+
+
+class BaseClient:
+    """The I/O-free half of both clients (httpx's ``BaseClient`` pattern)."""
+
+    def __init__(
+        self,
+        settings: KlaviyoSettings | None,
+        transport: httpx.BaseTransport | None,
+        http_client: httpx.Client | None,
+    ) -> None:
+        """Resolve settings and build (or adopt) the httpx client and the SDK session."""
+        if transport is not None and http_client is not None:
+            msg = "pass transport= or http_client=, not both (give the transport to your client)"
+            raise ValueError(msg)
+        self.settings = settings if settings is not None else KlaviyoSettings()
+        self._owns_http = http_client is None
+        self._http = http_client or build_http_client(self.settings, transport)
+        self._session = SdkSession(self.settings, self._http)
+        self._state = ClientState.OPENED
+
+    @property
+    def state(self) -> ClientState:
+        """Whether the client is open or closed."""
+        return self._state
+
+    def _check_open(self) -> None:
+        if self._state is ClientState.CLOSED:
+            msg = f"this {type(self).__name__} is closed; create a new one"
+            raise RuntimeError(msg)
+
+    def _resolve(self, call: Call) -> tuple[Operation, Callable[..., object], dict[str, object]]:
+        self._check_open()
+        op, fn = self._session.resolve(call.group, call.method)
+        return op, fn, normalize_kwargs(dict(call.kwargs))
+
+    def _close_http(self) -> None:
+        if self._state is ClientState.CLOSED:
+            return
+        self._state = ClientState.CLOSED
+        if self._owns_http:
+            self._http.close()
+
+    def __repr__(self) -> str:
+        """Describe the client; never shows a key."""
+        s = self.settings
+        return (
+            f"{type(self).__name__}(environment={s.environment.value!r}, base_url={s.base_url!r}, "
+            f"revision={s.revision!r}, state={self._state.value!r})"
+        )

@@ -1,0 +1,269 @@
+"""A :class:`StateStore` on SQLAlchemy Core: a SQLite file by default, PostgreSQL for production."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from klaviyo_kit.infra._clock import from_micros, seconds_to_micros, to_micros
+from klaviyo_kit.infra._sql_schema import (
+    Tables,
+    build_tables,
+    ensure_schema,
+    postgresql,
+    sa,
+    sqlite,
+)
+from klaviyo_kit.infra._store import AuditEntry, RecordSync, audit_detail_text, audit_from_row
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Mapping
+    from contextlib import AbstractContextManager
+    from datetime import datetime
+
+_SWEEP_EVERY = 1000
+_BUSY_TIMEOUT_S = 30.0
+
+
+def _engine_for(url: str) -> sa.Engine:
+    parsed = sa.make_url(url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() == "sqlite":
+        options: dict[str, Any] = {"connect_args": {"timeout": _BUSY_TIMEOUT_S}}
+        if parsed.database in (None, "", ":memory:"):
+            options["poolclass"] = sa.StaticPool
+        engine = sa.create_engine(parsed, **options)
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if parsed.get_backend_name() != "postgresql":
+        msg = f"SQLStateStore supports sqlite and postgresql URLs, not {parsed.drivername!r}"
+        raise ValueError(msg)
+    return sa.create_engine(parsed, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+class SQLStateStore:
+    """A :class:`StateStore` in a SQL database, created or migrated on first use.
+
+    SQLite (the embedded default, one file) and PostgreSQL are supported; every operation is a
+    single atomic statement, so threads and processes may share one database. Put your own
+    tables on :attr:`metadata` and call :meth:`ensure_schema` to create them beside ours.
+
+    Args:
+        url: A SQLAlchemy URL. ``postgresql://`` means ``postgresql+psycopg://`` (the
+            ``postgres`` extra).
+        table_prefix: Prefix of every table name, so several stores can share a database.
+        clock: Seconds since the epoch, used for delivery-claim expiry; inject a fake in tests.
+
+    Attributes:
+        engine: The SQLAlchemy engine.
+        metadata: The SQLAlchemy metadata holding the store's tables.
+
+    Raises:
+        ValueError: If the URL's database is neither SQLite nor PostgreSQL, or the prefix is
+            not a plain lowercase identifier.
+        ImportError: If SQLAlchemy (or the database driver) is not installed.
+
+    Example:
+        >>> store = SQLStateStore("sqlite:///:memory:")
+        >>> store.set_cursor("profiles", "page-2")
+        >>> store.get_cursor("profiles")
+        'page-2'
+        >>> store.close()
+    """
+
+    def __init__(
+        self,
+        url: str = "sqlite:///klaviyo_kit_state.sqlite3",
+        *,
+        table_prefix: str = "klaviyo_kit_",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """Connect lazily to ``url``; tables are created on first use."""
+        self.metadata = sa.MetaData()
+        self._tables: Tables = build_tables(self.metadata, table_prefix)
+        self.engine = _engine_for(url)
+        self._dialect = self.engine.dialect.name
+        self._clock = clock
+        self._ready = False
+        self._ready_lock = threading.Lock()
+        self._claims = itertools.count(1)
+
+    def __repr__(self) -> str:
+        """Show the database without its password."""
+        return f"SQLStateStore({self.engine.url.render_as_string(hide_password=True)!r})"
+
+    def ensure_schema(self) -> None:
+        """Create or migrate the tables now, including any you added to :attr:`metadata`.
+
+        Raises:
+            RuntimeError: If the database was migrated by a newer klaviyo-kit.
+        """
+        with self._ready_lock:
+            ensure_schema(self.engine, self.metadata, self._tables)
+            self._ready = True
+
+    def _begin(self) -> AbstractContextManager[sa.Connection]:
+        if not self._ready:
+            with self._ready_lock:
+                if not self._ready:
+                    ensure_schema(self.engine, self.metadata, self._tables)
+                    self._ready = True
+        return self.engine.begin()
+
+    def _insert(self, table: sa.Table, values: Mapping[str, object]) -> Any:
+        if self._dialect == "postgresql":
+            return postgresql.insert(table).values(dict(values))
+        return sqlite.insert(table).values(dict(values))
+
+    def get_cursor(self, name: str) -> str | None:
+        """Return the opaque sync cursor saved under ``name``, or ``None``."""
+        table = self._tables.cursors
+        with self._begin() as conn:
+            query = sa.select(table.c.value).where(table.c.name == name)
+            value: str | None = conn.execute(query).scalar_one_or_none()
+        return value
+
+    def set_cursor(self, name: str, value: str) -> None:
+        """Save the sync cursor ``value`` under ``name``, replacing any previous one."""
+        stmt = self._insert(self._tables.cursors, {"name": name, "value": value})
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["name"], set_={"value": stmt.excluded.value}
+        )
+        with self._begin() as conn:
+            conn.execute(stmt)
+
+    def get_watermark(self, name: str) -> datetime | None:
+        """Return the watermark saved under ``name``, or ``None``."""
+        table = self._tables.watermarks
+        with self._begin() as conn:
+            query = sa.select(table.c.value).where(table.c.name == name)
+            micros: int | None = conn.execute(query).scalar_one_or_none()
+        return None if micros is None else from_micros(micros)
+
+    def advance_watermark(self, name: str, value: datetime) -> datetime:
+        """Move the watermark forward to ``value`` (never backwards); return the stored value.
+
+        Raises:
+            ValueError: If ``value`` is naive.
+        """
+        table = self._tables.watermarks
+        stmt = self._insert(table, {"name": name, "value": to_micros(value, what="watermark")})
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["name"],
+            set_={"value": stmt.excluded.value},
+            where=table.c.value < stmt.excluded.value,
+        )
+        with self._begin() as conn:
+            conn.execute(stmt)
+            stored: int = conn.execute(
+                sa.select(table.c.value).where(table.c.name == name)
+            ).scalar_one()
+        return from_micros(stored)
+
+    def get_record_sync(self, kind: str, record_id: str) -> RecordSync | None:
+        """Return the last stored sync of a record, or ``None``."""
+        table = self._tables.records
+        query = sa.select(table.c.updated_at, table.c.source).where(
+            table.c.kind == kind, table.c.record_id == record_id
+        )
+        with self._begin() as conn:
+            row = conn.execute(query).one_or_none()
+        if row is None:
+            return None
+        return RecordSync(kind, record_id, from_micros(row.updated_at), row.source)
+
+    def record_sync(self, kind: str, record_id: str, *, updated_at: datetime, source: str) -> bool:
+        """Store the version if newer than the stored one; return whether it was stored.
+
+        Raises:
+            ValueError: If ``updated_at`` is naive.
+        """
+        table = self._tables.records
+        micros = to_micros(updated_at, what="updated_at")
+        stmt = self._insert(
+            table, {"kind": kind, "record_id": record_id, "updated_at": micros, "source": source}
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["kind", "record_id"],
+            set_={"updated_at": stmt.excluded.updated_at, "source": stmt.excluded.source},
+            where=table.c.updated_at < stmt.excluded.updated_at,
+        ).returning(table.c.kind)
+        with self._begin() as conn:
+            return conn.execute(stmt).first() is not None
+
+    def claim_delivery(self, key: str, *, ttl: float) -> bool:
+        """Claim ``key`` for ``ttl`` seconds; ``False`` if it is already claimed.
+
+        Raises:
+            ValueError: If ``ttl`` is not positive.
+        """
+        if ttl <= 0:
+            raise ValueError(f"ttl must be positive, got {ttl!r}")
+        table = self._tables.deliveries
+        now = seconds_to_micros(self._clock())
+        stmt = self._insert(table, {"key": key, "expires_at": now + seconds_to_micros(ttl)})
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["key"],
+            set_={"expires_at": stmt.excluded.expires_at},
+            where=table.c.expires_at <= now,
+        ).returning(table.c.key)
+        with self._begin() as conn:
+            claimed = conn.execute(stmt).first() is not None
+        if next(self._claims) % _SWEEP_EVERY == 0:
+            with self._begin() as conn:
+                conn.execute(sa.delete(table).where(table.c.expires_at <= now))
+        return claimed
+
+    def release_delivery(self, key: str) -> None:
+        """Forget the claim on ``key`` so that the delivery can be processed again."""
+        table = self._tables.deliveries
+        with self._begin() as conn:
+            conn.execute(sa.delete(table).where(table.c.key == key))
+
+    def append_audit(self, entry: AuditEntry) -> None:
+        """Append ``entry`` to the audit log."""
+        values = {
+            "at": to_micros(entry.at),
+            "direction": entry.direction,
+            "operation": entry.operation,
+            "subject": entry.subject,
+            "detail": audit_detail_text(entry),
+        }
+        with self._begin() as conn:
+            conn.execute(sa.insert(self._tables.audit).values(values))
+
+    def iter_audit(
+        self, *, since: datetime | None = None, limit: int | None = None
+    ) -> Iterator[AuditEntry]:
+        """Yield audit entries at or after ``since``, oldest first, at most ``limit`` of them.
+
+        Raises:
+            ValueError: If ``since`` is naive or ``limit`` is negative.
+        """
+        if limit is not None and limit < 0:
+            raise ValueError(f"limit must not be negative, got {limit!r}")
+        table = self._tables.audit
+        cols = (table.c.at, table.c.direction, table.c.operation, table.c.subject, table.c.detail)
+        query = sa.select(*cols).order_by(table.c.at, table.c.id)
+        if since is not None:
+            query = query.where(table.c.at >= to_micros(since, what="since"))
+        if limit is not None:
+            query = query.limit(limit)
+        with self._begin() as conn:
+            rows = conn.execute(query).all()
+        for row in rows:
+            yield audit_from_row(*row)
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()

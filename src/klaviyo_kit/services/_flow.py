@@ -1,0 +1,121 @@
+"""Service logic written once, as generators, and driven by a sync or an async runner.
+
+A service method's logic is a *flow*: a generator that yields :class:`Call` (an SDK operation to
+perform) or :class:`Sleep` instructions, receives each call's result (or has its exception thrown
+in), and returns the method's result. :func:`run_flow` drives a flow with blocking I/O,
+:func:`arun_flow` with ``await``; validation, request building, parsing, chunking and decisions
+such as "a 409 means update instead" exist once, in the flow (httpx's ``Auth.auth_flow`` pattern).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Generator
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+__all__ = ["Call", "Flow", "Sleep", "arun_flow", "run_flow"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """Perform one SDK operation: ``client.sdk.<group>.<method>(*args, **kwargs)``.
+
+    Attributes:
+        group: The SDK API group in snake case (``profiles``).
+        method: The SDK method name (``create_or_update_profile``).
+        args: Positional arguments.
+        kwargs: Keyword arguments.
+    """
+
+    group: str
+    method: str
+    args: tuple[object, ...] = ()
+    kwargs: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Sleep:
+    """Wait before continuing (polling a job), with the runner's injected sleep."""
+
+    seconds: float
+
+
+Step = Call | Sleep
+Flow = Generator[Step, object, T]
+"""A service flow: yields steps, receives results, returns the method's result."""
+
+
+def run_flow(
+    flow: Flow[T],
+    execute: Callable[[Call], object],
+    sleep: Callable[[float], None],
+) -> T:
+    """Drive ``flow`` to completion with blocking I/O.
+
+    Args:
+        flow: The generator to drive.
+        execute: Performs one SDK call (through the client's pipeline).
+        sleep: Waits the given seconds.
+
+    Returns:
+        The flow's return value.
+
+    Raises:
+        klaviyo_kit.errors.KlaviyoError: Whatever the flow lets escape.
+    """
+    try:
+        step = next(flow)
+        while True:
+            try:
+                if isinstance(step, Sleep):
+                    sleep(step.seconds)
+                    result: object = None
+                else:
+                    result = execute(step)
+            except Exception as exc:  # noqa: BLE001, PERF203 - the flow decides what to do
+                step = flow.throw(exc)
+            else:
+                step = flow.send(result)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+    finally:
+        flow.close()
+
+
+async def arun_flow(
+    flow: Flow[T],
+    execute: Callable[[Call], Awaitable[object]],
+    sleep: Callable[[float], Awaitable[None]],
+) -> T:
+    """Drive ``flow`` to completion with ``await``; the async twin of :func:`run_flow`.
+
+    Args:
+        flow: The generator to drive.
+        execute: Performs one SDK call (through the async client's pipeline).
+        sleep: Waits the given seconds without blocking the event loop.
+
+    Returns:
+        The flow's return value.
+
+    Raises:
+        klaviyo_kit.errors.KlaviyoError: Whatever the flow lets escape.
+    """
+    try:
+        step = next(flow)
+        while True:
+            try:
+                if isinstance(step, Sleep):
+                    await sleep(step.seconds)
+                    result: object = None
+                else:
+                    result = await execute(step)
+            except Exception as exc:  # noqa: BLE001, PERF203 - the flow decides what to do
+                step = flow.throw(exc)
+            else:
+                step = flow.send(result)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+    finally:
+        flow.close()
