@@ -12,6 +12,7 @@ PACKAGES = [
     "klaviyo_kit.errors",
     "klaviyo_kit.infra",
     "klaviyo_kit.operations",
+    "klaviyo_kit.sandbox",
     "klaviyo_kit.sdk",
     "klaviyo_kit.services",
 ]

@@ -50,7 +50,15 @@ class Ids:
 
 @dataclass
 class Record:
-    """One stored resource: its id, JSON:API attributes and bookkeeping times."""
+    """One stored resource.
+
+    Attributes:
+        id: The resource id.
+        attributes: Its JSON:API attributes as stored (profiles: ``email``, ``properties``, …).
+        created: Creation time, epoch seconds (for events: the event time).
+        updated: Last change, epoch seconds.
+        extra: Sandbox bookkeeping (relationships, consent, job payloads).
+    """
 
     id: str
     attributes: dict[str, Any]
@@ -61,7 +69,29 @@ class Record:
 
 @dataclass
 class Account:
-    """Everything one Klaviyo account holds, keyed by resource id (insertion-ordered)."""
+    """Everything one Klaviyo account holds, keyed by resource id in insertion order.
+
+    Read it in tests; change it through the API so that Klaviyo's rules apply.
+
+    Attributes:
+        id: The 6-character account id (also its public API key).
+        profiles: Profiles by id.
+        metrics: Metrics by id.
+        events: Events by id.
+        event_keys: ``(profile id, metric id, unique_id)`` → event id, for dedupe.
+        lists: Lists by id.
+        list_members: List id → ``{profile id: joined at}``.
+        segments: Segments by id.
+        segment_members: Segment id → fixed ``{profile id: joined at}``.
+        campaigns: Campaigns by id.
+        audiences: Campaign audiences by id.
+        messages: Campaign messages by id.
+        templates: Templates by id.
+        send_jobs: Campaign send jobs by campaign id.
+        import_jobs: Profile bulk import jobs by id.
+        suppression_jobs: Suppression and unsuppression jobs by id.
+        webhooks: Webhook subscriptions by id (secrets in ``extra``).
+    """
 
     id: str
     profiles: dict[str, Record] = field(default_factory=dict)
