@@ -9,6 +9,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import pytest
 from openapi_client.exceptions import BadRequestException
 from openapi_client.models.profile_create_query import ProfileCreateQuery
@@ -18,10 +19,10 @@ from openapi_client.models.subscription_create_job_create_query import (
 from openapi_client.models.webhook_create_query import WebhookCreateQuery
 from openapi_client.models.webhook_partial_update_query import WebhookPartialUpdateQuery
 
+from klaviyo_kit.sandbox import Sandbox, WebhookDelivery
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
-
-    from klaviyo_kit.sandbox import Sandbox, WebhookDelivery
 
 SECRET = "a-very-secret-signing-key"
 
@@ -168,3 +169,52 @@ def test_a_failing_receiver_is_recorded_not_raised(sandbox: Sandbox):
     profile_id = json.loads(profile.body)["data"]["id"]
     sandbox.simulate(profile_id, "event:klaviyo.opened_email")
     assert sandbox.deliveries[-1].status is None
+
+
+def test_api_events_reach_event_api_topics_through_a_webhook_transport():
+    seen: list[httpx.Request] = []
+
+    def endpoint(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200)
+
+    sandbox = Sandbox(seed=2, rate_limits=False, webhook_transport=httpx.MockTransport(endpoint))
+    headers = {"Authorization": "Klaviyo-API-Key pk_" + "x" * 34, "revision": "2026-10-15"}
+    api = httpx.Client(transport=sandbox.transport(), base_url="http://s", headers=headers)
+    event: dict[str, Any] = {
+        "data": {
+            "type": "event",
+            "attributes": {
+                "properties": {"total": 3},
+                "metric": {"data": {"type": "metric", "attributes": {"name": "Placed Order"}}},
+                "profile": {"data": {"type": "profile", "attributes": {"email": "a@b.co"}}},
+            },
+        }
+    }
+    assert api.post("/api/events", json=event).status_code == 202
+    topics = [t["id"] for t in api.get("/api/webhook-topics").json()["data"]]
+    assert "event:api.placed_order" in topics
+    hook = {
+        "data": {
+            "type": "webhook",
+            "attributes": {
+                "name": "orders",
+                "endpoint_url": "https://hooks.example.com/orders",
+                "secret_key": SECRET,
+            },
+            "relationships": {
+                "webhook-topics": {
+                    "data": [{"type": "webhook-topic", "id": "event:api.placed_order"}]
+                }
+            },
+        }
+    }
+    assert api.post("/api/webhooks", json=hook).status_code == 201
+    event["data"]["attributes"]["unique_id"] = "order-2"
+    assert api.post("/api/events", json=event).status_code == 202
+    (request,) = seen
+    assert str(request.url) == "https://hooks.example.com/orders"
+    body = request.read()
+    signature = expected_signature(SECRET, body, request.headers["Klaviyo-Timestamp"])
+    assert signature == request.headers["Klaviyo-Signature"]
+    assert json.loads(body)["data"][0]["topic"] == "event:api.placed_order"

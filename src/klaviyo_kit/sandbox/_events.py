@@ -16,7 +16,7 @@ from klaviyo_kit.sandbox._jsonapi import (
     relationship,
 )
 from klaviyo_kit.sandbox._metrics import metric_named
-from klaviyo_kit.sandbox._state import Record, iso, parse_time
+from klaviyo_kit.sandbox._state import IDENTIFIERS, Record, iso, parse_time
 from klaviyo_kit.sandbox._topics import topic_for
 
 if TYPE_CHECKING:
@@ -152,7 +152,7 @@ def _profile_for(call: Call, data: object, pointer: str) -> Record:
     attrs = data.get("attributes") or {}
     if not isinstance(attrs, dict):
         raise invalid("'attributes' must be an object.", pointer=f"{pointer}/attributes")
-    if data.get("id") is None and not any(attrs.get(n) for n in _profiles.IDENTIFIERS):
+    if data.get("id") is None and not any(attrs.get(n) for n in IDENTIFIERS):
         raise invalid(
             "One of 'id', 'email', 'phone_number' or 'external_id' is required.",
             pointer=f"{pointer}/attributes",

@@ -15,16 +15,16 @@ from klaviyo_kit.sandbox._jsonapi import (
     not_found,
     relationship,
 )
-from klaviyo_kit.sandbox._state import Record, iso
+from klaviyo_kit.sandbox._state import IDENTIFIERS, Record, iso
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from klaviyo_kit.sandbox._context import Call, World
+    from klaviyo_kit.sandbox._filters import Condition
     from klaviyo_kit.sandbox._state import Account
 
 _POINTER = "/data/attributes"
-IDENTIFIERS = ("email", "phone_number", "external_id")
 _TEXT_FIELDS = (
     *IDENTIFIERS,
     "first_name",
@@ -159,14 +159,16 @@ def _duplicate(account: Account, attrs: Mapping[str, Any], own_id: str | None) -
             )
 
 
-def _apply(record: Record, attrs: Mapping[str, Any], now: float) -> None:
+def _apply(account: Account, record: Record, attrs: Mapping[str, Any], now: float) -> None:
+    changes: dict[str, Any] = {}
     for name, value in attrs.items():
         if name in {"location", "properties"}:
             merged = dict(record.attributes.get(name, {}))
             merged.update(value)
-            record.attributes[name] = merged
+            changes[name] = merged
         else:
-            record.attributes[name] = value
+            changes[name] = value
+    account.store_profile(record, changes)
     record.updated = now
 
 
@@ -174,8 +176,7 @@ def new_profile(world: World, attrs: Mapping[str, Any]) -> Record:
     """Store a new profile from cleaned attributes (no duplicate check)."""
     now = world.clock()
     record = Record(world.ids.ulid(now), {}, now, now)
-    _apply(record, attrs, now)
-    world.account.profiles[record.id] = record
+    _apply(world.account, record, attrs, now)
     return record
 
 
@@ -203,14 +204,30 @@ def upsert(
             )
         return new_profile(world, attrs), True
     _duplicate(account, attrs, record.id)
-    _apply(record, attrs, world.clock())
+    _apply(account, record, attrs, world.clock())
     return record, False
+
+
+def _candidates(account: Account, conditions: list[Condition]) -> list[Record]:
+    """Narrow by an identifier condition through the index; otherwise every profile."""
+    for cond in conditions:
+        values = cond.value if cond.operator == "any" else [cond.value]
+        if cond.field in {"id", *IDENTIFIERS} and isinstance(values, list):
+            found = (
+                account.profiles.get(str(v))
+                if cond.field == "id"
+                else account.find_profile(cond.field, v)
+                for v in values
+            )
+            return list({r.id: r for r in found if r is not None}.values())
+    return list(account.profiles.values())
 
 
 def get_profiles(call: Call) -> Reply:
     """GET /api/profiles."""
     conditions = parse_filter(call.query.get("filter", ""), _FILTERS, _TIME_FIELDS)
-    records = [r for r in call.account.profiles.values() if matches(conditions, profile_field(r))]
+    candidates = _candidates(call.account, conditions)
+    records = [r for r in candidates if matches(conditions, profile_field(r))]
     if "sort" in call.query:
         field, descending = sort_key(call.query, _SORTS, "id")
         records.sort(key=lambda r: str(profile_field(r)(field) or ""), reverse=descending)
@@ -258,7 +275,7 @@ def update_profile(call: Call) -> Reply:
         )
     attrs = _clean(call.attributes("profile"))
     _duplicate(call.account, attrs, record.id)
-    _apply(record, attrs, call.now)
+    _apply(call.account, record, attrs, call.now)
     unset = ((data.get("meta") or {}).get("patch_properties") or {}).get("unset")
     for name in [unset] if isinstance(unset, str) else unset or []:
         record.attributes.get("properties", {}).pop(name, None)

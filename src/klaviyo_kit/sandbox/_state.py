@@ -10,6 +10,7 @@ from typing import Any
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _SHORT = string.ascii_letters + string.digits
+IDENTIFIERS = ("email", "phone_number", "external_id")
 
 
 def iso(epoch: float) -> str:
@@ -110,12 +111,30 @@ class Account:
     import_jobs: dict[str, Record] = field(default_factory=dict)
     suppression_jobs: dict[str, Record] = field(default_factory=dict)
     webhooks: dict[str, Record] = field(default_factory=dict)
+    profile_index: dict[tuple[str, object], str] = field(default_factory=dict)
 
     def find_profile(self, field_name: str, value: object) -> Record | None:
-        """Return the profile whose attribute equals ``value`` (``None`` never matches)."""
+        """Return the profile whose identifier equals ``value`` (``None`` never matches).
+
+        Args:
+            field_name: ``email``, ``phone_number`` or ``external_id``.
+            value: The identifier.
+
+        Returns:
+            The profile, or ``None``.
+        """
         if value is None:
             return None
-        for record in self.profiles.values():
-            if record.attributes.get(field_name) == value:
-                return record
-        return None
+        profile_id = self.profile_index.get((field_name, value))
+        return self.profiles.get(profile_id) if profile_id is not None else None
+
+    def store_profile(self, record: Record, changes: dict[str, Any]) -> None:
+        """Apply attribute changes to a stored (or new) profile and keep the identifier index."""
+        for name in IDENTIFIERS:
+            if name in changes and record.attributes.get(name) is not None:
+                self.profile_index.pop((name, record.attributes[name]), None)
+        record.attributes.update(changes)
+        for name in IDENTIFIERS:
+            if record.attributes.get(name) is not None:
+                self.profile_index[name, record.attributes[name]] = record.id
+        self.profiles[record.id] = record
