@@ -57,7 +57,7 @@ def test_the_module_runs_a_server_curl_can_create_a_profile_on():
         assert status == "201"
         assert json.loads(body)["data"]["attributes"]["email"] == "curl@example.com"
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import threading
 from typing import TYPE_CHECKING
@@ -39,7 +40,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None, *, stop: threading.Event | None = None) -> int:
-    """Serve until interrupted (or until ``stop`` is set); return the exit status.
+    """Serve until interrupted, terminated, or ``stop`` is set; return the exit status.
 
     Args:
         argv: Command-line arguments (default: ``sys.argv[1:]``).
@@ -62,13 +63,16 @@ def main(argv: Sequence[str] | None = None, *, stop: threading.Event | None = No
         faults=faults,
         api_key=args.api_key,
     )
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
     with sandbox.serve(args.host, args.port) as server:
         sys.stdout.write(
             f"Klaviyo sandbox (account {sandbox.account.id}) listening on {server.url}\n"
         )
         sys.stdout.flush()
         try:
-            (stop or threading.Event()).wait()
+            stop.wait()
         except KeyboardInterrupt:
             sys.stdout.write("stopped\n")
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import parse_qsl
 
 from klaviyo_kit.operations import all_operations
@@ -24,9 +24,14 @@ _REVISION = re.compile(r"^\d{4}-\d{2}-\d{2}(\.pre)?$")
 _KEY = re.compile(r"^Klaviyo-API-Key pk_[A-Za-z0-9_]{6,}$")
 
 
-@dataclass(frozen=True, slots=True)
-class HttpResponse:
-    """A finished HTTP answer: status, headers and body bytes."""
+class HttpResponse(NamedTuple):
+    """A finished HTTP answer; unpacks as ``status, headers, body``.
+
+    Attributes:
+        status: The HTTP status code.
+        headers: Response headers.
+        body: The body bytes (``b""`` when empty).
+    """
 
     status: int
     headers: Mapping[str, str]
