@@ -161,3 +161,12 @@ def test_query_metric_aggregates(sdk):
         "sum_value": [15.0, 0.0, 7.0],
         "unique": [2.0, 0.0, 1.0],
     }
+
+
+def test_events_include_their_metric_and_profile(sdk):
+    track(sdk, "ada@example.com")
+    result = sdk.Events.get_events(include=["metric", "profile"])
+    kinds = sorted(item["type"] for item in result.included or [])
+    assert kinds == ["metric", "profile"]
+    single = sdk.Events.get_event(result.data[0].id, include=["profile"])
+    assert [item["type"] for item in single.included or []] == ["profile"]

@@ -5,14 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from klaviyo_kit.sandbox import _profiles
+from klaviyo_kit.sandbox import _metrics, _profiles
 from klaviyo_kit.sandbox._filters import matches, parse_filter, sort_key
 from klaviyo_kit.sandbox._jsonapi import (
     Reply,
-    collection,
     invalid,
     links_self,
     not_found,
+    paginate,
     relationship,
 )
 from klaviyo_kit.sandbox._metrics import metric_named
@@ -191,29 +191,52 @@ def bulk_create_events(call: Call) -> Reply:
     return Reply(202)
 
 
+def _included(call: Call, records: list[Record]) -> list[dict[str, Any]]:
+    wanted = set(call.query.get("include", "").split(","))
+    unknown = wanted - {"", "metric", "profile", "attributions"}
+    if unknown:
+        raise invalid(f"Invalid include value(s): {sorted(unknown)}.", parameter="include")
+    included: dict[tuple[str, str], dict[str, Any]] = {}
+    for record in records:
+        if "metric" in wanted:
+            metric = call.account.metrics[record.extra["metric_id"]]
+            included.setdefault(("metric", metric.id), _metrics.render(call, metric))
+        profile = call.account.profiles.get(record.extra["profile_id"])
+        if "profile" in wanted and profile is not None:
+            included.setdefault(("profile", profile.id), _profiles.render(call, profile))
+    return list(included.values())
+
+
 def get_events(call: Call) -> Reply:
-    """GET /api/events (filter by metric, profile and time; sort by datetime)."""
+    """GET /api/events (filter by metric, profile and time; sort; ``include`` metric, profile)."""
     conditions = parse_filter(call.query.get("filter", ""), _FILTERS, _TIME_FIELDS)
     records = [r for r in call.account.events.values() if matches(conditions, _event_field(r))]
     _, descending = sort_key(call.query, frozenset({"datetime", "timestamp"}), "timestamp")
     records.sort(key=lambda r: r.created, reverse=descending)
-    return collection(
-        records,
-        lambda r: render(call, r),
-        base=call.base,
-        path=call.path,
-        query=call.query,
-        default_size=200,
-        max_size=1000,
+    page = paginate(
+        records, base=call.base, path=call.path, query=call.query, default_size=200, max_size=1000
     )
+    document: dict[str, Any] = {
+        "data": [render(call, r) for r in page.items],
+        "links": dict(page.links),
+    }
+    if call.query.get("include"):
+        document["included"] = _included(call, list(page.items))
+    return Reply(200, document)
 
 
 def get_event(call: Call) -> Reply:
-    """GET /api/events/{id}."""
+    """GET /api/events/{id} (``include`` metric, profile)."""
     record = call.account.events.get(call.params["id"])
     if record is None:
         raise not_found("event", call.params["id"])
-    return Reply(200, {"data": render(call, record), "links": links_self(call.base, call.path)})
+    document: dict[str, Any] = {
+        "data": render(call, record),
+        "links": links_self(call.base, call.path),
+    }
+    if call.query.get("include"):
+        document["included"] = _included(call, [record])
+    return Reply(200, document)
 
 
 HANDLERS: Mapping[str, Callable[[Call], Reply]] = {
