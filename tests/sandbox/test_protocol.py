@@ -91,3 +91,23 @@ def test_responses_are_json_api(client):
     response = client.get("/api/profiles")
     assert response.headers["Content-Type"] == "application/vnd.api+json"
     assert response.json()["links"]["self"] == "http://sandbox/api/profiles"
+
+
+def test_a_handler_failure_is_a_500_not_a_crash():
+    sandbox = Sandbox(seed=1, rate_limits=False)
+    client = httpx.Client(transport=sandbox.transport(), base_url="http://s", headers=HEADERS)
+    event = {
+        "data": {
+            "type": "event",
+            "attributes": {
+                "properties": {},
+                "metric": {"data": {"type": "metric", "attributes": {"name": "Viewed"}}},
+                "profile": {"data": {"type": "profile", "attributes": {"email": "a@b.co"}}},
+            },
+        }
+    }
+    assert client.post("/api/events", json=event).status_code == 202
+    sandbox.account.metrics.clear()  # break the account's integrity on purpose
+    response = client.get("/api/events", params={"include": "metric"})
+    assert response.status_code == 500
+    assert first_error(response)["code"] == "error"

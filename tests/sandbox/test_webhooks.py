@@ -218,3 +218,18 @@ def test_api_events_reach_event_api_topics_through_a_webhook_transport():
     signature = expected_signature(SECRET, body, request.headers["Klaviyo-Timestamp"])
     assert signature == request.headers["Klaviyo-Signature"]
     assert json.loads(body)["data"][0]["topic"] == "event:api.placed_order"
+
+
+def test_a_receiver_may_call_the_sandbox_back_before_answering(sandbox: Sandbox):
+    headers = {"Authorization": "Klaviyo-API-Key pk_" + "x" * 34, "revision": "2026-10-15"}
+    seen: list[int] = []
+
+    def look_up(_delivery: WebhookDelivery) -> None:
+        seen.append(sandbox.handle("GET", "/api/profiles", headers=headers).status)
+
+    hook_id = sandbox.add_webhook(look_up, topics=["event:klaviyo.opened_email"], secret_key=SECRET)
+    body = {"data": {"type": "profile", "attributes": {"email": "a@b.co"}}}
+    made = sandbox.handle("POST", "/api/profiles", headers=headers, body=json.dumps(body).encode())
+    sandbox.simulate(json.loads(made.body)["data"]["id"], "opened_email")
+    assert seen == [200]
+    assert SECRET not in repr(sandbox.account.webhooks[hook_id])

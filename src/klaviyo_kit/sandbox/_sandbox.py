@@ -60,6 +60,9 @@ _HANDLERS: Mapping[str, Callable[[Call], Reply]] = {
 }
 
 
+_NO_FAULT = Fault()
+
+
 @dataclass(frozen=True, slots=True)
 class Exchange:
     """The fate of one request: a response, or a dropped/hung connection (``response=None``)."""
@@ -174,7 +177,7 @@ class Sandbox:
         base: str,
     ) -> Exchange:
         """Answer one request through the fault plan (used by the transport and the server)."""
-        fault = self._faults.draw() if self._faults is not None else Fault()
+        fault = self._faults.draw() if self._faults is not None else _NO_FAULT
         self.faults_seen.append(fault)
         if fault.latency:
             self.sleep(fault.latency)

@@ -65,7 +65,7 @@ class Record:
     attributes: dict[str, Any]
     created: float
     updated: float
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
 @dataclass
