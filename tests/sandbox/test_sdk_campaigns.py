@@ -190,3 +190,14 @@ def test_cancel_campaign_send(sdk):
     with pytest.raises(ApiException) as caught:
         sdk.Campaigns.cancel_campaign_send(campaign.data.id, query)
     assert caught.value.status == 400
+
+
+def test_get_campaigns_needs_a_channel_filter_and_applies_it(sdk):
+    make_campaign(sdk, [make_list(sdk, make_profile(sdk, "a@example.com"))])
+    with pytest.raises(BadRequestException) as caught:
+        sdk.Campaigns.get_campaigns(filter="contains(name,'Spring')")
+    assert '"parameter": "filter"' in (caught.value.body or "")
+    sms = sdk.Campaigns.get_campaigns(filter="equals(messages.channel,'sms')")
+    assert sms.data == []
+    both = "and(equals(messages.channel,'email'),contains(name,'Spring'))"
+    assert len(sdk.Campaigns.get_campaigns(filter=both).data) == 1

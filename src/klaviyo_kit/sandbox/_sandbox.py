@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from klaviyo_kit.sandbox import (
     _accounts,
     _aggregates,
+    _campaign_parts,
     _campaigns,
     _consent,
     _events,
@@ -53,6 +54,7 @@ _HANDLERS: Mapping[str, Callable[[Call], Reply]] = {
     **_segments.HANDLERS,
     **_templates.HANDLERS,
     **_campaigns.HANDLERS,
+    **_campaign_parts.HANDLERS,
     **_sends.HANDLERS,
     **_imports.HANDLERS,
     **_consent.HANDLERS,
