@@ -255,7 +255,7 @@ class Sandbox:
         topic: str,
         *,
         campaign_id: str | None = None,
-        properties: Mapping[str, Any] | None = None,
+        properties: Mapping[str, object] | None = None,
     ) -> str:
         """Record engagement as Klaviyo would, e.g. "profile X opened campaign Y".
 
