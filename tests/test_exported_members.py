@@ -12,9 +12,12 @@ PACKAGES = [
     "klaviyo_kit.errors",
     "klaviyo_kit.infra",
     "klaviyo_kit.operations",
+    "klaviyo_kit.resilience",
     "klaviyo_kit.sandbox",
     "klaviyo_kit.sdk",
     "klaviyo_kit.services",
+    "klaviyo_kit.webhooks",
+    "klaviyo_kit.webhooks.handlers",
 ]
 
 

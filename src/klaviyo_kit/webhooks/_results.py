@@ -1,0 +1,86 @@
+"""What dispatching a delivery did to each of its events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from klaviyo_kit.errors import redact
+
+
+class EventStatus(str, Enum):
+    """The outcome of one event of a delivery."""
+
+    PROCESSED = "processed"
+    """Every matching handler ran without raising."""
+    DEFERRED = "deferred"
+    """Claimed and handed to the job queue; a worker runs the handlers."""
+    DUPLICATE = "duplicate"
+    """Already claimed by an earlier delivery: not processed again."""
+    UNHANDLED = "unhandled"
+    """No handler matches the topic."""
+    FAILED = "failed"
+    """A handler (or the ledger) raised; the claim is released so a redelivery retries it."""
+
+
+@dataclass(frozen=True, slots=True)
+class EventResult:
+    """One event's outcome.
+
+    Attributes:
+        index: The event's position in the delivery.
+        topic: The event's topic.
+        external_id: The event's id.
+        status: What happened.
+        error: The first exception raised for it, when ``status`` is ``FAILED``.
+    """
+
+    index: int
+    topic: str
+    external_id: str
+    status: EventStatus
+    error: Exception | None = None
+
+    @property
+    def message(self) -> str | None:
+        """A short, redacted description of ``error`` for logs and responses."""
+        if self.error is None:
+            return None
+        return redact(f"{type(self.error).__name__}: {self.error}")[:200]
+
+
+_RECORDED = frozenset({EventStatus.PROCESSED, EventStatus.DEFERRED, EventStatus.UNHANDLED})
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchReport:
+    """Every event's outcome for one delivery, in delivery order.
+
+    Attributes:
+        delivery_id: The delivery's id.
+        results: One :class:`EventResult` per event.
+    """
+
+    delivery_id: str
+    results: tuple[EventResult, ...]
+
+    def count(self, status: EventStatus) -> int:
+        """Return how many events ended with ``status``."""
+        return sum(1 for result in self.results if result.status is status)
+
+    @property
+    def failures(self) -> tuple[EventResult, ...]:
+        """The events whose handlers raised."""
+        return tuple(r for r in self.results if r.status is EventStatus.FAILED)
+
+    @property
+    def recorded(self) -> bool:
+        """Whether any event was processed, deferred or recorded as unhandled."""
+        return any(result.status in _RECORDED for result in self.results)
+
+    @property
+    def replayed(self) -> bool:
+        """Whether the delivery had events and every one of them was a duplicate."""
+        return bool(self.results) and all(
+            result.status is EventStatus.DUPLICATE for result in self.results
+        )

@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+
+from klaviyo_kit.webhooks import (
+    WebhookASGIApp,
+    WebhookReceiver,
+    WebhookRouter,
+    WebhookVerifier,
+    WebhookWSGIApp,
+    sign_webhook,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+
+@pytest.fixture
+def processed() -> list[str]:
+    return []
+
+
+@pytest.fixture
+def receiver(kit, store, processed) -> WebhookReceiver:
+    router = WebhookRouter(store)
+
+    @router.on("event:klaviyo.*")
+    def record(event) -> None:
+        if event.external_id.startswith("FAIL"):
+            raise RuntimeError("handler broke")
+        processed.append(event.external_id)
+
+    verifier = WebhookVerifier(kit.secret, clock=kit.clock, max_body_bytes=4096)
+    return WebhookReceiver(verifier, router)
+
+
+def cases(kit: Any) -> list[tuple[str, bytes, Mapping[str, str], int, object]]:
+    """(name, body, headers, expected status, expected JSON) for every outcome."""
+    good = kit.signed(kit.event(external_id="OK1"))
+    stale = kit.signed(kit.event(external_id="OLD"), sent_at=kit.now - timedelta(hours=1))
+    wrong = kit.signed(kit.event(), secret="not-the-secret")
+    mismatch = {**good.headers, "Klaviyo-Webhook-Id": "other"}
+    malformed = sign_webhook(b"[]", secret=kit.secret, timestamp=kit.now, delivery_id="W")
+    return [
+        ("processed", good.body, good.headers, 204, None),
+        ("replayed", good.body, good.headers, 200, {"result": "duplicate"}),
+        ("stale", stale.body, stale.headers, 200, {"result": "stale"}),
+        ("bad signature", wrong.body, wrong.headers, 401, {"error": "bad_signature"}),
+        ("mismatch", good.body, mismatch, 401, {"error": "webhook_id_mismatch"}),
+        (
+            "missing",
+            good.body,
+            {"content-type": "application/json"},
+            400,
+            {"error": "missing_header"},
+        ),
+        ("too large", b"x" * 5000, good.headers, 413, {"error": "body_too_large"}),
+        ("malformed", malformed.body, malformed.headers, 400, {"error": "malformed"}),
+    ]
+
+
+def check(responses: list[httpx.Response], kit: Any, processed: list[str]) -> None:
+    for (name, *_rest, status, content), response in zip(cases(kit), responses, strict=True):
+        assert response.status_code == status, name
+        if content is None:
+            assert response.content == b"", name
+        else:
+            assert response.json() == content, name
+    assert processed == ["OK1"]
+
+
+def test_the_wsgi_app_answers_each_outcome(kit, receiver, processed):
+    with httpx.Client(
+        transport=httpx.WSGITransport(app=WebhookWSGIApp(receiver)), base_url="http://hooks"
+    ) as client:
+        responses = [client.post("/", content=b, headers=h) for _, b, h, *_ in cases(kit)]
+        assert client.get("/").status_code == 405
+    check(responses, kit, processed)
+
+
+def test_the_asgi_app_answers_each_outcome(kit, receiver, processed):
+    async def run() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=WebhookASGIApp(receiver))
+        async with httpx.AsyncClient(transport=transport, base_url="http://hooks") as client:
+            responses = [await client.post("/", content=b, headers=h) for _, b, h, *_ in cases(kit)]
+            assert (await client.get("/")).status_code == 405
+            return responses
+
+    check(asyncio.run(run()), kit, processed)
+
+
+def test_nothing_recorded_is_a_500_so_the_sender_retries(kit, receiver, processed):
+    failing = kit.signed(kit.event(external_id="FAIL1"), kit.event(external_id="FAIL2"))
+    response = receiver.handle(failing.body, failing.headers)
+    assert response.status == 500
+    assert response.report is not None
+    assert len(response.report.failures) == 2
+    # A retry finds the claims released and tries again.
+    assert receiver.handle(failing.body, failing.headers).status == 500
+
+
+def test_a_partial_failure_is_acknowledged_and_reported(kit, receiver, processed):
+    mixed = kit.signed(kit.event(external_id="P1"), kit.event(external_id="FAIL3"))
+    response = receiver.handle(mixed.body, mixed.headers)
+    assert response.status == 204
+    assert response.report is not None
+    assert [f.external_id for f in response.report.failures] == ["FAIL3"]
+    assert processed == ["P1"]
+
+
+def test_a_declared_oversize_body_is_refused_unread(kit, receiver):
+    environ = {"REQUEST_METHOD": "POST", "CONTENT_LENGTH": "99999", "wsgi.input": None}
+    statuses: list[str] = []
+    body = WebhookWSGIApp(receiver)(environ, lambda status, headers: statuses.append(status))
+    assert statuses == ["413 Content Too Large"]
+    assert b"body_too_large" in b"".join(body)
+
+
+def test_the_asgi_app_under_uvicorn_on_loopback(kit, receiver, processed, serve):
+    with serve(WebhookASGIApp(receiver)) as url:
+        good = kit.signed(kit.event(external_id="OK1"))
+        first = httpx.post(f"{url}/webhooks/klaviyo", content=good.body, headers=good.headers)
+        again = httpx.post(f"{url}/webhooks/klaviyo", content=good.body, headers=good.headers)
+        big = httpx.post(f"{url}/webhooks/klaviyo", content=b"x" * 10_000, headers=good.headers)
+    assert (first.status_code, again.status_code, big.status_code) == (204, 200, 413)
+    assert processed == ["OK1"]
