@@ -233,3 +233,22 @@ def test_a_receiver_may_call_the_sandbox_back_before_answering(sandbox: Sandbox)
     sandbox.simulate(json.loads(made.body)["data"]["id"], "opened_email")
     assert seen == [200]
     assert SECRET not in repr(sandbox.account.webhooks[hook_id])
+
+
+def test_deliveries_pass_the_kits_own_verifier(sandbox: Sandbox):
+    from klaviyo_kit.webhooks import WebhookVerifier
+
+    got: list[WebhookDelivery] = []
+    hook_id = sandbox.add_webhook(
+        got.append, topics=["event:klaviyo.clicked_email"], secret_key=SECRET
+    )
+    headers = {"Authorization": "Klaviyo-API-Key pk_" + "x" * 34, "revision": "2026-10-15"}
+    body = {"data": {"type": "profile", "attributes": {"email": "a@b.co"}}}
+    made = sandbox.handle("POST", "/api/profiles", headers=headers, body=json.dumps(body).encode())
+    event_id = sandbox.simulate(json.loads(made.body)["data"]["id"], "clicked_email")
+    verified = WebhookVerifier(SECRET).verify(got[0].body, got[0].headers)
+    assert verified.delivery_id == hook_id
+    assert verified.account_id == sandbox.account.id
+    assert [(e.topic, e.external_id) for e in verified.events] == [
+        ("event:klaviyo.clicked_email", event_id)
+    ]
