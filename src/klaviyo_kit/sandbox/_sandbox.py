@@ -7,26 +7,12 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from klaviyo_kit.sandbox import (
-    _accounts,
-    _aggregates,
-    _campaign_parts,
-    _campaigns,
-    _consent,
-    _events,
-    _imports,
-    _lists,
-    _metrics,
-    _profiles,
-    _segments,
-    _sends,
-    _templates,
-    _webhook_api,
-)
+from klaviyo_kit.sandbox import _consent, _imports, _sends
 from klaviyo_kit.sandbox._app import App, HttpResponse
 from klaviyo_kit.sandbox._context import World
 from klaviyo_kit.sandbox._events import record_event
 from klaviyo_kit.sandbox._faults import Fault, FaultPlan, FaultSequence
+from klaviyo_kit.sandbox._handlers import HANDLERS
 from klaviyo_kit.sandbox._limits import WindowCounter
 from klaviyo_kit.sandbox._pages import fault_response
 from klaviyo_kit.sandbox._server import SandboxServer
@@ -40,26 +26,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
     import httpx
-
-    from klaviyo_kit.sandbox._context import Call
-    from klaviyo_kit.sandbox._jsonapi import Reply
-
-_HANDLERS: Mapping[str, Callable[[Call], Reply]] = {
-    **_accounts.HANDLERS,
-    **_profiles.HANDLERS,
-    **_events.HANDLERS,
-    **_metrics.HANDLERS,
-    **_aggregates.HANDLERS,
-    **_lists.HANDLERS,
-    **_segments.HANDLERS,
-    **_templates.HANDLERS,
-    **_campaigns.HANDLERS,
-    **_campaign_parts.HANDLERS,
-    **_sends.HANDLERS,
-    **_imports.HANDLERS,
-    **_consent.HANDLERS,
-    **_webhook_api.HANDLERS,
-}
 
 
 _NO_FAULT = Fault()
@@ -121,7 +87,7 @@ class Sandbox:
         self._outbox = WebhookOutbox(self._world, transport=webhook_transport)
         self._world.emit = self._outbox.emit
         counter = WindowCounter(clock, time_scale=time_scale) if rate_limits else None
-        self._app = App(self._world, _HANDLERS, counter, api_key=api_key, time_scale=time_scale)
+        self._app = App(self._world, HANDLERS, counter, api_key=api_key, time_scale=time_scale)
         self._faults: FaultSequence | None = None
         self.faults_seen: list[Fault] = []
         self.set_faults(faults)
