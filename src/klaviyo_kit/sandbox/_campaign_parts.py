@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from klaviyo_kit.sandbox._campaigns import find, ids_of
+from klaviyo_kit.sandbox._context import dig
 from klaviyo_kit.sandbox._jsonapi import (
     Reply,
     SandboxAPIError,
@@ -118,8 +119,8 @@ def assign_template_to_campaign_message(call: Call) -> Reply:
     message = call.account.messages.get(str(data.get("id")))
     if message is None:
         raise not_found("campaign message", str(data.get("id")))
-    template_data = (((data.get("relationships") or {}).get("template") or {}).get("data")) or {}
-    template = call.account.templates.get(str(template_data.get("id")))
+    template_id = dig(data, "/data", "relationships", "template", "data", "id")
+    template = call.account.templates.get(str(template_id))
     if template is None:
         raise invalid(
             "The template does not exist.", pointer="/data/relationships/template/data/id"

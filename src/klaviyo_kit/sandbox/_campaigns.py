@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from klaviyo_kit.sandbox._context import as_array, as_object, dig
 from klaviyo_kit.sandbox._filters import matches, parse_filter
 from klaviyo_kit.sandbox._jsonapi import (
     Reply,
@@ -116,8 +117,12 @@ def create_campaign(call: Call) -> Reply:
                 "'audience_temporary_id' does not name an audience in this request.",
                 pointer=f"{_POINTER}/messages/{index}/audience_temporary_id",
             )
-        variations = raw.get("variations") or []
-        details = (variations[0].get("definition") or {}).get("details") or {} if variations else {}
+        pointer = f"{_POINTER}/messages/{index}/variations"
+        variations = as_array(raw.get("variations"), pointer)
+        details = as_object(
+            dig(variations[0], f"{pointer}/0", "definition", "details") if variations else None,
+            f"{pointer}/0/definition/details",
+        )
         definition_ = {"name": raw.get("name"), "status": "draft"}
         message = Record(
             ids.ulid(now),

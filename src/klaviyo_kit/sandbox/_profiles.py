@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from klaviyo_kit.sandbox._context import optional_str
+from klaviyo_kit.sandbox._context import as_array, dig, optional_str
 from klaviyo_kit.sandbox._filters import matches, parse_filter, sort_key
 from klaviyo_kit.sandbox._jsonapi import (
     Reply,
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from klaviyo_kit.sandbox._state import Account
 
 _POINTER = "/data/attributes"
+_UNSET = "/data/meta/patch_properties/unset"
 _TEXT_FIELDS = (
     *IDENTIFIERS,
     "first_name",
@@ -123,24 +124,25 @@ def render(call: Call, record: Record) -> dict[str, Any]:
     }
 
 
-def _clean(attrs: Mapping[str, Any]) -> dict[str, Any]:
+def clean(attrs: Mapping[str, Any], pointer: str = _POINTER) -> dict[str, Any]:
+    """Check profile attributes (400 pointing under ``pointer``) and keep the known ones."""
     cleaned: dict[str, Any] = {}
     for name in _TEXT_FIELDS:
         if name in attrs:
-            cleaned[name] = optional_str(attrs, name, _POINTER)
+            cleaned[name] = optional_str(attrs, name, pointer)
     email = cleaned.get("email")
     if email is not None and ("@" not in email or email.startswith("@") or " " in email):
-        raise invalid(f"Invalid email address: {email}", pointer=f"{_POINTER}/email")
+        raise invalid(f"Invalid email address: {email}", pointer=f"{pointer}/email")
     phone = cleaned.get("phone_number")
     if phone is not None and not (phone.startswith("+") and phone[1:].isdigit()):
         raise invalid(
             f"Invalid phone number format (Example of a valid format: +12345678901): {phone}",
-            pointer=f"{_POINTER}/phone_number",
+            pointer=f"{pointer}/phone_number",
         )
     for name in ("location", "properties"):
         if name in attrs and attrs[name] is not None:
             if not isinstance(attrs[name], dict):
-                raise invalid(f"'{name}' must be an object.", pointer=f"{_POINTER}/{name}")
+                raise invalid(f"'{name}' must be an object.", pointer=f"{pointer}/{name}")
             cleaned[name] = dict(attrs[name])
     return cleaned
 
@@ -191,7 +193,7 @@ def upsert(
     Returns:
         The record and whether it was created.
     """
-    attrs = _clean(raw)
+    attrs = clean(raw)
     account = world.account
     record = account.profiles.get(profile_id) if profile_id else None
     for name in IDENTIFIERS:
@@ -251,7 +253,7 @@ def get_profile(call: Call) -> Reply:
 
 def create_profile(call: Call) -> Reply:
     """POST /api/profiles: 201, or 409 ``duplicate_profile`` with the existing id."""
-    attrs = _clean(call.attributes("profile"))
+    attrs = clean(call.attributes("profile"))
     if not any(attrs.get(name) for name in IDENTIFIERS):
         raise invalid(
             "One of 'email', 'phone_number' or 'external_id' is required.", pointer=_POINTER
@@ -273,19 +275,23 @@ def update_profile(call: Call) -> Reply:
             "The id in the body does not match the id in the path.",
             pointer="/data/id",
         )
-    attrs = _clean(call.attributes("profile"))
+    attrs = clean(call.attributes("profile"))
     _duplicate(call.account, attrs, record.id)
     _apply(call.account, record, attrs, call.now)
-    unset = ((data.get("meta") or {}).get("patch_properties") or {}).get("unset")
-    for name in [unset] if isinstance(unset, str) else unset or []:
-        record.attributes.get("properties", {}).pop(name, None)
+    unset = dig(data, "/data", "meta", "patch_properties", "unset")
+    names = [unset] if isinstance(unset, str) else as_array(unset, _UNSET)
+    properties = dict(record.attributes.get("properties", {}))
+    for name in names:
+        properties.pop(str(name), None)
+    record.attributes["properties"] = properties
     return Reply(200, {"data": render(call, record), "links": links_self(call.base, call.path)})
 
 
 def create_or_update_profile(call: Call) -> Reply:
     """POST /api/profile-import: 201 when created, 200 when updated."""
     data = call.data("profile")
-    record, created = upsert(call.world, call.attributes("profile"), data.get("id"))
+    profile_id = optional_str(data, "id", "/data")
+    record, created = upsert(call.world, call.attributes("profile"), profile_id)
     return Reply(
         201 if created else 200,
         {"data": render(call, record), "links": links_self(call.base, call.path)},
