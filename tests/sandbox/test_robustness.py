@@ -272,3 +272,33 @@ def test_broken_bodies_never_answer_500(seed):
         broken = replaced(document, rng.choice(paths(document)), rng.choice(ODD_VALUES))
         response = sandbox.handle(method, path, headers=HEADERS, body=json.dumps(broken).encode())
         assert response.status < 500, (method, path, broken, response.body)
+
+
+def test_a_bad_entry_in_a_bulk_event_job_stores_nothing():
+    sandbox = Sandbox(seed=1, rate_limits=False)
+    good = {"type": "event", "attributes": {"properties": {}, "metric": metric()}}
+    bad = {"type": "event", "attributes": {"properties": {}, "metric": metric(""), "value": 1}}
+    entries = [
+        {
+            "type": "event-bulk-create",
+            "attributes": {"profile": {"data": profile(e)}, "events": {"data": events}},
+        }
+        for e, events in [("a@b.co", [good]), ("c@d.co", [good, bad])]
+    ]
+    body = {
+        "data": {
+            "type": "event-bulk-create-job",
+            "attributes": {"events-bulk-create": {"data": entries}},
+        }
+    }
+    response = sandbox.handle(
+        "POST", "/api/event-bulk-create-jobs", headers=HEADERS, body=json.dumps(body).encode()
+    )
+    assert response.status == 400
+    pointer = json.loads(response.body)["errors"][0]["source"]["pointer"]
+    assert pointer == (
+        "/data/attributes/events-bulk-create/data/1/attributes/events/data/1/attributes"
+        "/metric/data/attributes/name"
+    )
+    assert sandbox.account.events == {}
+    assert sandbox.account.profiles == {}
