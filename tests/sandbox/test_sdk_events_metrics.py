@@ -170,3 +170,18 @@ def test_events_include_their_metric_and_profile(sdk):
     assert kinds == ["metric", "profile"]
     single = sdk.Events.get_event(result.data[0].id, include=["profile"])
     assert [item["type"] for item in single.included or []] == ["profile"]
+
+
+@pytest.mark.parametrize(
+    ("attributes", "pointer"),
+    [
+        ({"time": "1999-12-31T23:59:59Z"}, "/data/attributes/time"),
+        ({"time": "2999-01-01T00:00:00Z"}, "/data/attributes/time"),
+        ({"properties": {f"p{n}": n for n in range(301)}}, "/data/attributes/properties"),
+    ],
+)
+def test_event_limits_point_at_the_field(sdk, attributes, pointer):
+    query = EventCreateQueryV2.from_dict({"data": event_body("a@example.com", "M", **attributes)})
+    with pytest.raises(BadRequestException) as caught:
+        sdk.Events.create_event(query)
+    assert json.loads(caught.value.body or "")["errors"][0]["source"]["pointer"] == pointer

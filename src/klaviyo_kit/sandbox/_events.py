@@ -35,6 +35,9 @@ _FILTERS = {
 }
 _TIME_FIELDS = frozenset({"datetime", "timestamp"})
 MAX_BULK_PROFILES = 1000
+MAX_PROPERTIES = 300
+EARLIEST = 946_684_800.0  # 2000-01-01T00:00:00Z
+LATEST_AHEAD = 366 * 24 * 3600.0
 
 
 def record_event(
@@ -134,11 +137,16 @@ class _Parsed:
     unique_id: str | None
 
 
-def _parse_event(raw: object, pointer: str) -> _Parsed:
+def _parse_event(raw: object, pointer: str, now: float) -> _Parsed:
     attrs = as_object(raw, pointer)
     props = attrs.get("properties")
     if not isinstance(props, dict):
         raise invalid("'properties' is a required field.", pointer=f"{pointer}/properties")
+    if len(props) > MAX_PROPERTIES:
+        raise invalid(
+            f"An event can have at most {MAX_PROPERTIES} properties.",
+            pointer=f"{pointer}/properties",
+        )
     name = dig(attrs, pointer, "metric", "data", "attributes", "name")
     if not isinstance(name, str) or not name:
         raise invalid(
@@ -150,6 +158,11 @@ def _parse_event(raw: object, pointer: str) -> _Parsed:
             when = parse_time(str(attrs["time"]))
         except ValueError:
             raise invalid("Invalid datetime.", pointer=f"{pointer}/time") from None
+        if not EARLIEST <= when <= now + LATEST_AHEAD:
+            raise invalid(
+                "'time' must be after 2000-01-01 and at most a year from now.",
+                pointer=f"{pointer}/time",
+            )
     value = attrs.get("value")
     if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
         raise invalid("'value' must be a number.", pointer=f"{pointer}/value")
@@ -190,7 +203,7 @@ def create_event(call: Call) -> Reply:
     attrs = call.attributes("event")
     base = "/data/attributes"
     profile = _parse_profile(dig(attrs, base, "profile", "data"), f"{base}/profile/data")
-    _store(call, profile, [_parse_event(attrs, base)])
+    _store(call, profile, [_parse_event(attrs, base, call.now)])
     return Reply(202)
 
 
@@ -211,6 +224,7 @@ def bulk_create_events(call: Call) -> Reply:
             _parse_event(
                 dig(event, f"{pointer}/events/data/{n}", "attributes"),
                 f"{pointer}/events/data/{n}/attributes",
+                call.now,
             )
             for n, event in enumerate(raw_events)
         ]
