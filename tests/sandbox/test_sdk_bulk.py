@@ -133,3 +133,6 @@ def test_suppress_and_unsuppress_jobs(sdk, sandbox: Sandbox):
     assert name_of(got) == "GetBulkProfileSuppressionsRemoveJobResponse"
     assert got.data.attributes.status == "complete"
     assert profile.extra["suppressed"] is False
+    undone = sdk.Profiles.get_bulk_unsuppress_profiles_jobs()
+    assert name_of(undone) == "GetBulkProfileSuppressionsRemoveJobResponseCollection"
+    assert [j.id for j in undone.data] == [undo.data.id]
