@@ -106,6 +106,12 @@ def test_subscribe_then_unsubscribe(sdk, sandbox: Sandbox):
     assert got.data.attributes.subscriptions.email.marketing.consent == "UNSUBSCRIBED"
 
 
+def is_suppressed(sandbox: Sandbox, email: str) -> bool:
+    profile = sandbox.account.find_profile("email", email)
+    assert profile is not None
+    return bool(profile.extra["suppressed"])
+
+
 def suppression_body(kind: str, *emails: str) -> dict[str, Any]:
     entries = [{"type": "profile", "attributes": {"email": e}} for e in emails]
     return {"data": {"type": kind, "attributes": {"profiles": {"data": entries}}}}
@@ -122,9 +128,7 @@ def test_suppress_and_unsuppress_jobs(sdk, sandbox: Sandbox):
     assert statuses == ["processing", "complete"]
     listed = sdk.Profiles.get_bulk_suppress_profiles_jobs()
     assert name_of(listed) == "GetBulkProfileSuppressionsCreateJobResponseCollection"
-    profile = sandbox.account.find_profile("email", "a@example.com")
-    assert profile is not None
-    assert profile.extra["suppressed"] is True
+    assert is_suppressed(sandbox, "a@example.com")
     body = suppression_body("profile-suppression-bulk-delete-job", "a@example.com")
     undo = sdk.Profiles.bulk_unsuppress_profiles(SuppressionDeleteJobCreateQuery.from_dict(body))
     assert name_of(undo) == "PostBulkProfileSuppressionsRemoveJobResponse"
@@ -132,7 +136,7 @@ def test_suppress_and_unsuppress_jobs(sdk, sandbox: Sandbox):
     got = sdk.Profiles.get_bulk_unsuppress_profiles_job(undo.data.id)
     assert name_of(got) == "GetBulkProfileSuppressionsRemoveJobResponse"
     assert got.data.attributes.status == "complete"
-    assert profile.extra["suppressed"] is False
+    assert not is_suppressed(sandbox, "a@example.com")
     undone = sdk.Profiles.get_bulk_unsuppress_profiles_jobs()
     assert name_of(undone) == "GetBulkProfileSuppressionsRemoveJobResponseCollection"
     assert [j.id for j in undone.data] == [undo.data.id]
