@@ -201,3 +201,43 @@ def test_get_campaigns_needs_a_channel_filter_and_applies_it(sdk):
     assert sms.data == []
     both = "and(equals(messages.channel,'email'),contains(name,'Spring'))"
     assert len(sdk.Campaigns.get_campaigns(filter=both).data) == 1
+
+
+def test_update_and_delete_campaign(sdk, sandbox: Sandbox):
+    from openapi_client.models.campaign_partial_update_query import CampaignPartialUpdateQuery
+
+    campaign = make_campaign(sdk, [make_list(sdk, make_profile(sdk, "a@example.com"))])
+    campaign_id = campaign.data.id
+    body = {
+        "data": {
+            "type": "campaign",
+            "id": campaign_id,
+            "attributes": {"definition": {"name": "Summer sale"}},
+        }
+    }
+    query = CampaignPartialUpdateQuery.from_dict(body)
+    updated = sdk.Campaigns.update_campaign(campaign_id, query)
+    assert name_of(updated) == "PatchOmniCampaignResponse"
+    assert updated.data.attributes.definition.name == "Summer sale"
+    assert sdk.Campaigns.delete_campaign(campaign_id) is None
+    assert sandbox.account.campaigns == {}
+    assert sandbox.account.messages == {}
+
+
+def test_list_update_and_delete_templates(sdk, sandbox: Sandbox):
+    from openapi_client.models.template_update_html_or_dnd_query import (
+        TemplateUpdateHtmlOrDndQuery,
+    )
+
+    template_id = make_template(sdk)
+    listed = sdk.Templates.get_templates(filter='equals(name,"Hello")', sort="-created")
+    assert name_of(listed) == "GetTemplateDndResponseCollection"
+    assert [t.id for t in listed.data] == [template_id]
+    body = {"data": {"type": "template", "id": template_id, "attributes": {"html": "<b>Yo</b>"}}}
+    query = TemplateUpdateHtmlOrDndQuery.from_dict(body)
+    updated = sdk.Templates.update_template(template_id, query)
+    assert name_of(updated) == "PatchTemplateDndResponse"
+    assert updated.data.attributes.html == "<b>Yo</b>"
+    assert updated.data.attributes.name == "Hello"
+    assert sdk.Templates.delete_template(template_id) is None
+    assert sandbox.account.templates == {}

@@ -185,3 +185,20 @@ def test_event_limits_point_at_the_field(sdk, attributes, pointer):
     with pytest.raises(BadRequestException) as caught:
         sdk.Events.create_event(query)
     assert json.loads(caught.value.body or "")["errors"][0]["source"]["pointer"] == pointer
+
+
+def test_an_events_profile_and_metric(sdk):
+    track(sdk, "ada@example.com", "Viewed")
+    event_id = sdk.Events.get_events().data[0].id
+    metric = sdk.Events.get_metric_for_event(event_id)
+    assert name_of(metric) == "GetMetricResponse"
+    assert metric.data.attributes.name == "Viewed"
+    profile = sdk.Events.get_profile_for_event(event_id)
+    assert name_of(profile) == "GetProfileResponse"
+    assert profile.data.attributes.email == "ada@example.com"
+    assert sdk.Events.get_metric_id_for_event(event_id).data.id == metric.data.id
+    assert sdk.Events.get_profile_id_for_event(event_id).data.id == profile.data.id
+
+
+def name_of(result: object) -> str:
+    return type(result).__name__

@@ -197,3 +197,26 @@ def test_the_sdk_sees_429_with_retry_after_past_the_burst():
     assert caught.value.status == 429
     assert caught.value.headers is not None
     assert caught.value.headers["Retry-After"] == "1"
+
+
+def test_merge_profiles_folds_sources_into_the_destination(sdk, sandbox):
+    from openapi_client.models.profile_merge_query import ProfileMergeQuery
+
+    keep = create(sdk, email="ada@example.com", properties={"plan": "pro"})
+    fold = create(sdk, external_id="crm-7", first_name="Ada", properties={"plan": "free", "x": 1})
+    body = {
+        "data": {
+            "type": "profile-merge",
+            "id": keep.data.id,
+            "relationships": {"profiles": {"data": [{"type": "profile", "id": fold.data.id}]}},
+        }
+    }
+    merged = sdk.Profiles.merge_profiles(ProfileMergeQuery.from_dict(body))
+    assert type(merged).__name__ == "PostProfileMergeResponse"
+    assert merged.data.id == keep.data.id
+    attrs = sdk.Profiles.get_profile(keep.data.id).data.attributes
+    assert (attrs.email, attrs.external_id, attrs.first_name) == ("ada@example.com", "crm-7", "Ada")
+    assert attrs.properties == {"plan": "pro", "x": 1}
+    assert list(sandbox.account.profiles) == [keep.data.id]
+    found = sdk.Profiles.get_profiles(filter='equals(external_id,"crm-7")')
+    assert [p.id for p in found.data] == [keep.data.id]

@@ -8,6 +8,7 @@ from klaviyo_kit.sandbox._context import as_array, as_object, dig
 from klaviyo_kit.sandbox._filters import matches, parse_filter
 from klaviyo_kit.sandbox._jsonapi import (
     Reply,
+    SandboxAPIError,
     collection,
     invalid,
     links_self,
@@ -163,6 +164,41 @@ def get_campaign(call: Call) -> Reply:
     return Reply(200, {"data": render(call, record), "links": links_self(call.base, call.path)})
 
 
+def update_campaign(call: Call) -> Reply:
+    """PATCH /api/campaigns/{id}: merge the given ``definition`` fields (not once sent)."""
+    record = find(call, call.account.campaigns, "campaign")
+    data = call.data("campaign")
+    if data.get("id") != record.id:
+        raise SandboxAPIError(
+            409,
+            "conflict",
+            "Conflict.",
+            "The id in the body does not match the path.",
+            pointer="/data/id",
+        )
+    if record.id in call.account.send_jobs:
+        raise invalid("A campaign that was sent cannot be changed.", pointer="/data/id")
+    changes = as_object(call.attributes("campaign").get("definition"), f"{_POINTER}/definition")
+    name = changes.get("name", record.attributes["definition"].get("name"))
+    if not isinstance(name, str) or not name.strip():
+        raise invalid("'name' must be a non-empty string.", pointer=f"{_POINTER}/definition/name")
+    record.attributes["definition"] = {**record.attributes["definition"], **changes}
+    record.updated = call.now
+    return Reply(200, {"data": render(call, record), "links": links_self(call.base, call.path)})
+
+
+def delete_campaign(call: Call) -> Reply:
+    """DELETE /api/campaigns/{id}: 204; its audiences and messages go with it."""
+    record = find(call, call.account.campaigns, "campaign")
+    for audience_id in record.extra["audiences"]:
+        call.account.audiences.pop(audience_id, None)
+    for message_id in record.extra["messages"]:
+        call.account.messages.pop(message_id, None)
+    call.account.send_jobs.pop(record.id, None)
+    del call.account.campaigns[record.id]
+    return Reply(204)
+
+
 def _campaign_field(call: Call, record: Record) -> Callable[[str], object]:
     def get(name: str) -> object:
         if name == "messages.channel":
@@ -198,6 +234,8 @@ def get_campaigns(call: Call) -> Reply:
 
 
 HANDLERS: Mapping[str, Callable[[Call], Reply]] = {
+    "update_campaign": update_campaign,
+    "delete_campaign": delete_campaign,
     "create_campaign": create_campaign,
     "get_campaign": get_campaign,
     "get_campaigns": get_campaigns,
