@@ -28,9 +28,19 @@ KEY = "pk_" + "c3" * 17
 BASE = "https://a.klaviyo.com"
 
 
+def single_shot(**overrides: object) -> KlaviyoSettings:
+    """Settings for tests about one exchange: no retries, no pacing."""
+    base: dict[str, object] = {
+        "private_key": KEY,
+        "retry": {"attempts": 1},
+        "rate_limit": {"enabled": False},
+    }
+    return KlaviyoSettings.model_validate(base | overrides)
+
+
 @pytest.fixture
 def client():
-    with KlaviyoClient(KlaviyoSettings(private_key=KEY)) as c:
+    with KlaviyoClient(single_shot()) as c:
         yield c
 
 

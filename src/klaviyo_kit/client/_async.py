@@ -10,17 +10,28 @@ import anyio
 import anyio.to_thread
 
 from klaviyo_kit.client._base import BaseClient
+from klaviyo_kit.client._resilience import build_resilience
+from klaviyo_kit.infra import build_cache
 from klaviyo_kit.sdk import AsyncPipeline
-from klaviyo_kit.services import AsyncProfiles
+from klaviyo_kit.services import (
+    AsyncCampaigns,
+    AsyncEvents,
+    AsyncLists,
+    AsyncMetrics,
+    AsyncProfiles,
+    AsyncSegments,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Sequence
+    from collections.abc import Awaitable, Callable, Iterable, Sequence
     from types import TracebackType
 
     import httpx
     from typing_extensions import Self
 
     from klaviyo_kit.config import KlaviyoSettings
+    from klaviyo_kit.infra import Cache
+    from klaviyo_kit.resilience import CircuitBreaker, Hooks, RateLimiter, RetryPolicy
     from klaviyo_kit.sdk import AsyncStage
     from klaviyo_kit.services import Call
 
@@ -40,9 +51,15 @@ class AsyncKlaviyoClient(BaseClient):
         settings: Keys, URLs and options; ``None`` reads ``KLAVIYO_*`` from the environment.
         transport: An httpx (sync) transport for the SDK's worker threads.
         http_client: A ready httpx client instead; the caller keeps ownership.
-        stages: The async pipeline's stages, outermost first; ``None`` for the defaults.
+        limiter: Paces calls per account and operation; ``None`` builds one from settings.
+        retry: The retry policy; ``None`` builds one from ``settings.retry``.
+        breaker: The circuit breaker; ``None`` builds one from ``settings.breaker``.
+        hooks: Extra observers of requests, retries, throttling and breaker changes.
+        stages: Replace the whole async pipeline (outermost first).
         max_threads: The most SDK calls in flight at once.
-        sleep: How to wait without blocking (polling, backoff); injectable for tests.
+        cache: The cache for lookups (metric ids, list names, segment membership);
+            ``None`` builds one from the settings (a ``NullCache`` when caching is off).
+        sleep: How to wait without blocking (polling, backoff, throttling); injectable for tests.
 
     Example:
         ```python
@@ -57,15 +74,25 @@ class AsyncKlaviyoClient(BaseClient):
         *,
         transport: httpx.BaseTransport | None = None,
         http_client: httpx.Client | None = None,
+        limiter: RateLimiter | None = None,
+        retry: RetryPolicy | None = None,
+        breaker: CircuitBreaker | None = None,
+        hooks: Iterable[Hooks] = (),
         stages: Sequence[AsyncStage] | None = None,
         max_threads: int = 16,
+        cache: Cache | None = None,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
     ) -> None:
         """Create the client; the SDK itself is imported on first use."""
         super().__init__(settings, transport, http_client)
+        self.cache: Cache = cache if cache is not None else build_cache(self.settings)
         self._threads = anyio.CapacityLimiter(max_threads)
         self._asleep = sleep
-        self.pipeline = AsyncPipeline(stages or (), self._run_sync)
+        self.resilience = build_resilience(
+            self.settings, limiter=limiter, retry=retry, breaker=breaker, hooks=hooks, asleep=sleep
+        )
+        chosen = self.resilience.async_stages() if stages is None else stages
+        self.pipeline = AsyncPipeline(chosen, self._run_sync)
 
     async def _run_sync(self, fn: Callable[[], T]) -> T:
         return await anyio.to_thread.run_sync(fn, limiter=self._threads)
@@ -88,8 +115,35 @@ class AsyncKlaviyoClient(BaseClient):
         """Profiles, awaited: upsert, get, find by email, iterate, bulk import, sync."""
         return AsyncProfiles(self)
 
+    @cached_property
+    def lists(self) -> AsyncLists:
+        """Lists, awaited: create, get, find by name, iterate, members, consent in bulk."""
+        return AsyncLists(self)
+
+    @cached_property
+    def segments(self) -> AsyncSegments:
+        """Segments, awaited: iterate, get, iterate members, cached membership checks."""
+        return AsyncSegments(self)
+
+    @cached_property
+    def campaigns(self) -> AsyncCampaigns:
+        """Email campaigns, awaited: create, content, template, send, wait until sent, cancel."""
+        return AsyncCampaigns(self)
+
+    @cached_property
+    def metrics(self) -> AsyncMetrics:
+        """Metrics, awaited: iterate, get, cached id by name, daily counts and sums."""
+        return AsyncMetrics(self)
+
+    @cached_property
+    def events(self) -> AsyncEvents:
+        """Events, awaited: track one, a purchase, many in bulk; background sending."""
+        return AsyncEvents(self)
+
     async def aclose(self) -> None:
-        """Close the httpx client (if this client built it)."""
+        """Flush and stop background event senders, then close the httpx client (if built here)."""
+        if "events" in self.__dict__:
+            await self.events.close()
         self._close_http()
 
     async def __aenter__(self) -> Self:

@@ -8,18 +8,29 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from klaviyo_kit.client._base import BaseClient
+from klaviyo_kit.client._resilience import build_resilience
+from klaviyo_kit.infra import build_cache
 from klaviyo_kit.sdk import Pipeline, SdkApis
-from klaviyo_kit.services import Profiles
+from klaviyo_kit.services import (
+    Campaigns,
+    Events,
+    Lists,
+    Metrics,
+    Profiles,
+    Segments,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
     from types import TracebackType
 
     import httpx
     from typing_extensions import Self
 
     from klaviyo_kit.config import KlaviyoSettings
+    from klaviyo_kit.infra import Cache
     from klaviyo_kit.operations import Operation
+    from klaviyo_kit.resilience import CircuitBreaker, Hooks, RateLimiter, RetryPolicy
     from klaviyo_kit.sdk import Stage
     from klaviyo_kit.services import Call
 
@@ -36,8 +47,16 @@ class KlaviyoClient(BaseClient):
         transport: An httpx transport to send through (the sandbox's ``transport()``,
             ``httpx.MockTransport``); ``None`` uses the network.
         http_client: A ready httpx client to send through instead; the caller keeps ownership.
-        stages: The call pipeline's stages, outermost first; ``None`` for the defaults.
-        sleep: How to wait (polling, backoff); injectable for tests.
+        limiter: Paces calls per account and operation; ``None`` builds one from settings
+            (in memory, or Redis with ``KLAVIYO_RATE_LIMIT__BACKEND=redis``).
+        retry: The retry policy; ``None`` builds one from ``settings.retry``.
+        breaker: The circuit breaker; ``None`` builds one from ``settings.breaker``.
+        hooks: Extra observers of requests, retries, throttling and breaker changes.
+        stages: Replace the whole pipeline (outermost first); ``None`` builds
+            retry → limiter → breaker → hooks from the above.
+        cache: The cache for lookups (metric ids, list names, segment membership);
+            ``None`` builds one from the settings (a ``NullCache`` when caching is off).
+        sleep: How to wait (polling, backoff, throttling); injectable for tests.
 
     Raises:
         ValueError: If both ``transport`` and ``http_client`` are given.
@@ -58,12 +77,21 @@ class KlaviyoClient(BaseClient):
         *,
         transport: httpx.BaseTransport | None = None,
         http_client: httpx.Client | None = None,
+        limiter: RateLimiter | None = None,
+        retry: RetryPolicy | None = None,
+        breaker: CircuitBreaker | None = None,
+        hooks: Iterable[Hooks] = (),
         stages: Sequence[Stage] | None = None,
+        cache: Cache | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         """Create the client; the SDK itself is imported on first use."""
         super().__init__(settings, transport, http_client)
-        self.pipeline = Pipeline(stages or ())
+        self.cache: Cache = cache if cache is not None else build_cache(self.settings)
+        self.resilience = build_resilience(
+            self.settings, limiter=limiter, retry=retry, breaker=breaker, hooks=hooks, sleep=sleep
+        )
+        self.pipeline = Pipeline(self.resilience.stages() if stages is None else stages)
         self._sleep = sleep
         self._sdk = SdkApis(self._session.group, self._invoke)
 
@@ -105,8 +133,38 @@ class KlaviyoClient(BaseClient):
         """Profiles: upsert, get, find by email, iterate, bulk import, sync."""
         return Profiles(self)
 
+    @cached_property
+    def lists(self) -> Lists:
+        """Lists: create, get, find by name, iterate, members, consent in bulk."""
+        return Lists(self)
+
+    @cached_property
+    def segments(self) -> Segments:
+        """Segments: iterate, get, iterate members, cached membership checks."""
+        return Segments(self)
+
+    @cached_property
+    def campaigns(self) -> Campaigns:
+        """Email campaigns: create, content, template, send, wait until sent, cancel."""
+        return Campaigns(self)
+
+    @cached_property
+    def metrics(self) -> Metrics:
+        """Metrics: iterate, get, cached id by name, daily counts and sums."""
+        return Metrics(self)
+
+    @cached_property
+    def events(self) -> Events:
+        """Events: track one, track a purchase, track many in bulk, background sending."""
+        return Events(self)
+
     def close(self) -> None:
-        """Close the httpx client (if this client built it); later calls raise ``RuntimeError``."""
+        """Flush and stop background event senders, then close the httpx client (if built here).
+
+        Later calls raise ``RuntimeError``.
+        """
+        if "events" in self.__dict__:
+            self.events.close()
         self._close_http()
 
     def __enter__(self) -> Self:

@@ -9,18 +9,36 @@ from klaviyo_kit.sdk._apis import GROUPS, ApiProxy, SdkApis, normalize_kwargs, o
 from klaviyo_kit.sdk._context import OperationCall, current_call
 from klaviyo_kit.sdk._pipeline import AsyncPipeline, AsyncStage, Pipeline, Stage
 from klaviyo_kit.sdk._session import SdkSession, build_http_client
+from klaviyo_kit.sdk._stages import (
+    AsyncBreakerStage,
+    AsyncHooksStage,
+    AsyncLimiterStage,
+    AsyncRetryStage,
+    BreakerStage,
+    HooksStage,
+    LimiterStage,
+    RetryStage,
+)
 from klaviyo_kit.sdk._translate import translate_errors
 from klaviyo_kit.sdk._transport import HttpxRestClient, HttpxRestResponse
 
 __all__ = [
     "GROUPS",
     "ApiProxy",
+    "AsyncBreakerStage",
+    "AsyncHooksStage",
+    "AsyncLimiterStage",
     "AsyncPipeline",
+    "AsyncRetryStage",
     "AsyncStage",
+    "BreakerStage",
+    "HooksStage",
     "HttpxRestClient",
     "HttpxRestResponse",
+    "LimiterStage",
     "OperationCall",
     "Pipeline",
+    "RetryStage",
     "SdkApis",
     "SdkSession",
     "Stage",

@@ -26,6 +26,7 @@ class OperationCall:
         attempt: The attempt in progress, counting from 1.
         status: The HTTP status of the latest response, once one arrived.
         response_headers: The headers of the latest response, once one arrived.
+        throttle_wait: Seconds the rate limiter held the latest attempt back.
     """
 
     operation: Operation
@@ -34,6 +35,7 @@ class OperationCall:
     attempt: int = 0
     status: int | None = None
     response_headers: Mapping[str, str] | None = None
+    throttle_wait: float = 0.0
 
     @property
     def name(self) -> str:

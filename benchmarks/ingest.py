@@ -1,0 +1,215 @@
+"""Event ingest: ``track`` one by one vs ``track_many`` vs background mode, under Klaviyo's limits.
+
+Run: python benchmarks/ingest.py [--events 20000] [--one-scale 10] [--bulk-scale 1]
+
+Each path sends the same events to its own in-process :class:`~klaviyo_kit.sandbox.Sandbox` that
+enforces Klaviyo's real per-operation windows, run ``--*-scale`` times faster
+(``Sandbox(time_scale=...)``): ``create_event`` allows 350/s burst and 3,500/min steady,
+``bulk_create_events`` 10/s and 150/min with up to 1,000 events each. Rates are printed in
+*Klaviyo seconds* (wall-clock seconds x scale), so they compare with the published ceilings
+whatever the scale.
+
+What is measured, honestly:
+
+- The client's pipeline has no rate limiter or retry stage yet, so a 429 from the sandbox
+  surfaces as ``RateLimitError``. The one-by-one and ``track_many`` loops here catch it, wait the
+  ``Retry-After`` the sandbox sent and resend the same events (same ``unique_id``, counted once);
+  the 429 count is printed. The background sender paces itself under the bulk limits and
+  retries 429s through its queue, as it does in production.
+- Everything runs in one process: no network round trip (a real one adds ~50-200 ms per
+  request, which would hurt the one-by-one path most), but the SDK's request serialization and
+  the sandbox's own work share this machine's CPU. When a path saw no 429 it was CPU-bound, and
+  its Klaviyo-seconds rate is a lower bound of what the limits allow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from datetime import datetime, timedelta, timezone
+from functools import partial
+from typing import TYPE_CHECKING
+
+from klaviyo_kit import KlaviyoClient, KlaviyoSettings
+from klaviyo_kit.errors import RateLimitError
+from klaviyo_kit.operations import operation_limits
+from klaviyo_kit.sandbox import Sandbox
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from pydantic import JsonValue
+
+    from klaviyo_kit.services import SenderStats
+
+KEY = "pk_" + "b" * 34
+START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+PER_BULK = 1000
+
+
+def make_events(count: int) -> list[dict[str, JsonValue]]:
+    """Return ``count`` distinct events across 500 profiles, each with a fixed time."""
+    return [
+        {
+            "metric": "Viewed Product",
+            "profile": {"email": f"shopper{i % 500}@example.com"},
+            "properties": {"ProductID": f"p{i % 97}", "Price": 9.99, "n": i},
+            "value": 9.99,
+            "time": (START + timedelta(milliseconds=i)).isoformat(),
+        }
+        for i in range(count)
+    ]
+
+
+def with_429_retries(send: Callable[[], object], counter: list[int]) -> None:
+    """Call ``send`` until it is not refused with a 429, waiting each ``Retry-After``."""
+    while True:
+        try:
+            send()
+        except RateLimitError as exc:  # noqa: PERF203 - no limiter in the pipeline yet: wait
+            counter[0] += 1
+            time.sleep(exc.retry_after if exc.retry_after is not None else 0.01)
+        else:
+            return
+
+
+def client_for(sandbox: Sandbox) -> KlaviyoClient:
+    """Return a client talking to ``sandbox`` in process."""
+    return KlaviyoClient(KlaviyoSettings(private_key=KEY), transport=sandbox.transport())
+
+
+def one_by_one(events: list[dict[str, JsonValue]], scale: float) -> tuple[float, int]:
+    """Send every event with ``track``; return wall seconds and 429s."""
+    sandbox = Sandbox(seed=1, time_scale=scale)
+    refused = [0]
+    with client_for(sandbox) as client:
+        start = time.perf_counter()
+        for event in events:
+            with_429_retries(partial(client.events.track_event, event), refused)
+        elapsed = time.perf_counter() - start
+    assert len(sandbox.account.events) == len(events), "every event stored once"  # noqa: S101
+    return elapsed, refused[0]
+
+
+def bulk(events: list[dict[str, JsonValue]], scale: float) -> tuple[float, int]:
+    """Send the events with ``track_many``, 1,000 per call; return wall seconds and 429s."""
+    sandbox = Sandbox(seed=1, time_scale=scale)
+    refused = [0]
+    with client_for(sandbox) as client:
+        start = time.perf_counter()
+        for first in range(0, len(events), PER_BULK):
+            part = events[first : first + PER_BULK]
+            with_429_retries(partial(client.events.track_many, part), refused)
+        elapsed = time.perf_counter() - start
+    assert len(sandbox.account.events) == len(events), "every event stored once"  # noqa: S101
+    return elapsed, refused[0]
+
+
+def background(
+    events: list[dict[str, JsonValue]], scale: float
+) -> tuple[float, float, SenderStats]:
+    """Queue the events with a background sender and flush; return wall s, enqueue s, stats."""
+    sandbox = Sandbox(seed=1, time_scale=scale)
+    with client_for(sandbox) as client:
+        sender = client.events.background(linger=0.05, close_timeout=600)
+        start = time.perf_counter()
+        for event in events:
+            sender.track_event(event)
+        enqueued = time.perf_counter() - start
+        if not sender.flush(timeout=600):
+            raise SystemExit("the background sender did not drain in 600 s")
+        elapsed = time.perf_counter() - start
+        stats = sender.stats
+        sender.close()
+    assert len(sandbox.account.events) == len(events), "every event stored once"  # noqa: S101
+    return elapsed, enqueued, stats
+
+
+def ceiling(operation: str, requests: int, per_request: int) -> float:
+    """Events per Klaviyo second the operation's published limits allow on average.
+
+    A run of at most ``steady`` requests fits one minute and is bound by the burst window
+    (``burst`` per second); a longer one by the steady window (``steady`` per 60 s). Klaviyo's
+    windows are fixed, not sliding, so a run that starts late in a minute window can beat the
+    steady average by up to one window's worth of requests (over 100% here is that, not a leak).
+    """
+    limits = operation_limits(operation)
+    per_second = limits.burst if requests <= limits.steady else limits.steady / 60
+    return per_second * per_request
+
+
+def line(name: str, count: int, *, wall: float, scale: float, limit: float, bound: str) -> float:
+    """Print one result; return events per Klaviyo second."""
+    rate = count / (wall * scale)
+    print(
+        f"{name:<27} {wall:>7.2f} s wall x{scale:<4g} {rate:>9,.1f} ev/s  "
+        f"ceiling {limit:>8,.1f}  {rate / limit:>6.1%}  {bound}"
+    )
+    return rate
+
+
+def bound_by(refused: int, what: str = "429s") -> str:
+    """Say whether the limits or the CPU bounded a run."""
+    if refused:
+        return f"limit-bound ({refused} {what})"
+    return "CPU-bound (rate is a lower bound)"
+
+
+def main() -> None:
+    """Run the three paths and print their rates and the fractions of the ceilings."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--one-scale", type=float, default=10.0, help="time_scale, one by one")
+    parser.add_argument("--bulk-scale", type=float, default=1.0, help="time_scale, batched")
+    args = parser.parse_args()
+    events = make_events(args.events)
+    requests = -(-args.events // PER_BULK)
+    one_limit = ceiling("create_event", args.events, 1)
+    bulk_limit = ceiling("bulk_create_events", requests, PER_BULK)
+    print(f"{args.events:,} events; rates in events per Klaviyo second (wall s x time_scale)")
+
+    wall, refused = one_by_one(events, args.one_scale)
+    bound = bound_by(refused)
+    one = line(
+        "track, one by one",
+        args.events,
+        wall=wall,
+        scale=args.one_scale,
+        limit=one_limit,
+        bound=bound,
+    )
+    per_call = wall / args.events
+    wall, refused = bulk(events, args.bulk_scale)
+    bound = bound_by(refused)
+    many = line(
+        "track_many, 1,000 per call",
+        args.events,
+        wall=wall,
+        scale=args.bulk_scale,
+        limit=bulk_limit,
+        bound=bound,
+    )
+    wall, enqueued, stats = background(events, args.bulk_scale)
+    bound = bound_by(stats.retried, "retried") if not stats.paced else "paced under the limits"
+    queued = line(
+        "background, queue + flush",
+        args.events,
+        wall=wall,
+        scale=args.bulk_scale,
+        limit=bulk_limit,
+        bound=bound,
+    )
+
+    print(f"batched / one by one: track_many {many / one:,.0f}x, background {queued / one:,.0f}x")
+    print(
+        f"request path: sender.track {enqueued / args.events * 1e6:,.0f} us per event vs "
+        f"track {per_call * 1e3:,.2f} ms in process (plus a network round trip in production)"
+    )
+    print(
+        f"background sender: {stats.requests} requests, {stats.paced:.2f} s paced, "
+        f"{stats.retried} events retried after a refusal, {stats.dead_lettered} dead-lettered"
+    )
+
+
+if __name__ == "__main__":
+    main()

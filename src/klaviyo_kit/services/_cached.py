@@ -1,0 +1,72 @@
+"""Services whose lookups go through the client's cache (``Cache``; a ``NullCache`` when off)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+from klaviyo_kit.services._base import AsyncRunner, AsyncService, Runner, SyncService
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from klaviyo_kit.infra import Cache, JSONValue
+    from klaviyo_kit.services._flow import Flow
+
+__all__ = ["AsyncCachedService", "AsyncCachingRunner", "CachedService", "CachingRunner"]
+
+
+class CachingRunner(Runner, Protocol):
+    """A :class:`Runner` that also offers its cache (``KlaviyoClient``)."""
+
+    cache: Cache
+
+
+class AsyncCachingRunner(AsyncRunner, Protocol):
+    """An :class:`AsyncRunner` that also offers its cache (``AsyncKlaviyoClient``)."""
+
+    cache: Cache
+
+
+class CachedService(SyncService):
+    """A synchronous service that caches some lookups for ``settings.cache_ttl`` seconds."""
+
+    def __init__(self, runner: CachingRunner) -> None:
+        """Bind the service to the client that runs its calls and owns its cache."""
+        super().__init__(runner)
+        self._cache = runner.cache
+        self._ttl = runner.settings.cache_ttl
+
+    def _cached(self, key: str, flow: Callable[[], Flow[JSONValue | None]]) -> JSONValue | None:
+        """Return the cached value under ``key``, or run ``flow`` and cache what it returns.
+
+        ``None`` (nothing found) is never cached, so a later lookup asks Klaviyo again.
+        """
+        hit = self._cache.get(key)
+        if hit is not None:
+            return hit
+        value = self._run(flow())
+        if value is not None:
+            self._cache.set(key, value, self._ttl)
+        return value
+
+
+class AsyncCachedService(AsyncService):
+    """The async twin of :class:`CachedService`."""
+
+    def __init__(self, runner: AsyncCachingRunner) -> None:
+        """Bind the service to the async client that runs its calls and owns its cache."""
+        super().__init__(runner)
+        self._cache = runner.cache
+        self._ttl = runner.settings.cache_ttl
+
+    async def _cached(
+        self, key: str, flow: Callable[[], Flow[JSONValue | None]]
+    ) -> JSONValue | None:
+        """Return the cached value under ``key``, or run ``flow`` and cache what it returns."""
+        hit = await self._cache.aget(key)
+        if hit is not None:
+            return hit
+        value = await self._run(flow())
+        if value is not None:
+            await self._cache.aset(key, value, self._ttl)
+        return value

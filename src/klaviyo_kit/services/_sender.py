@@ -1,0 +1,260 @@
+"""The background event sender: enqueue in microseconds, deliver in paced bulk requests.
+
+``track`` validates and prepares the event (time and ``unique_id`` fixed), then puts it on a
+:class:`~klaviyo_kit.infra.JobQueue`. A daemon thread (``_delivery``) reserves up to 1,000
+queued events, sends them with one bulk create request paced under the operation's burst and
+steady limits, and acks them; failures are retried or dead-lettered with the reason.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Final
+
+from klaviyo_kit.infra import MemoryQueue
+from klaviyo_kit.operations import Limits, operation_limits
+from klaviyo_kit.services._delivery import POLL, DeliveryWorker
+from klaviyo_kit.services._event_batches import MAX_BULK_EVENTS
+from klaviyo_kit.services._event_inputs import (
+    EventInput,
+    TrackedEvent,
+    as_event,
+    prepare_event,
+    prepare_events,
+)
+from klaviyo_kit.services._orders import Order, as_order, order_event
+from klaviyo_kit.services._pacing import WindowPacer
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
+    from types import TracebackType
+
+    from pydantic import JsonValue
+    from typing_extensions import Self
+
+    from klaviyo_kit.infra import DeadLetter, JobQueue
+    from klaviyo_kit.sdk.types import JsonDict
+    from klaviyo_kit.services._inputs import ProfileInput
+
+__all__ = ["BULK_LIMITS", "EventSender", "SenderStats"]
+
+BULK_LIMITS: Final = operation_limits("bulk_create_events")
+"""The bulk create operation's limits: 10 requests per second, 150 per minute."""
+_log = logging.getLogger("klaviyo_kit")
+
+
+@dataclass(frozen=True, slots=True)
+class SenderStats:
+    """Counters of a sender since it started.
+
+    Attributes:
+        enqueued: Events put on the queue by this sender.
+        sent: Events Klaviyo accepted.
+        requests: Bulk create requests made (failed ones included).
+        retried: Events put back on the queue after a transient failure.
+        dead_lettered: Events marked as failing permanently.
+        paced: Seconds spent waiting for the rate limits.
+    """
+
+    enqueued: int = 0
+    sent: int = 0
+    requests: int = 0
+    retried: int = 0
+    dead_lettered: int = 0
+    paced: float = 0.0
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class EventSender:
+    """Queue events and deliver them from a background thread in paced bulk requests.
+
+    Get one from ``client.events.background()``; it is a context manager, and ``close()`` also
+    runs at interpreter exit.
+
+    Args:
+        send: Sends one ``bulk_create_events`` body (through the client's pipeline).
+        queue: Where events wait; ``None`` creates a :class:`~klaviyo_kit.infra.MemoryQueue`.
+            A :class:`~klaviyo_kit.infra.RedisQueue` keeps them across restarts.
+        batch_size: Most events per request (1 to 1,000).
+        linger: Seconds to wait for a fuller batch before sending a partial one.
+        limits: Pace requests under these limits; ``None`` leaves pacing to the pipeline.
+        visibility_timeout: Seconds a reserved batch stays hidden from other workers.
+        close_timeout: Seconds ``close()`` waits for the queue to drain by default.
+        clock: Monotonic seconds for pacing; inject a fake in tests.
+        sleep: Waits for pacing; inject a fake in tests.
+        now: The current UTC time, given to events without one.
+
+    Raises:
+        ValueError: If ``batch_size`` or ``linger`` is out of range.
+    """
+
+    def __init__(
+        self,
+        send: Callable[[JsonDict], None],
+        queue: JobQueue | None = None,
+        *,
+        batch_size: int = MAX_BULK_EVENTS,
+        linger: float = 0.2,
+        limits: Limits | None = BULK_LIMITS,
+        visibility_timeout: float = 120.0,
+        close_timeout: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        """Start the sender thread."""
+        if not 1 <= batch_size <= MAX_BULK_EVENTS:
+            raise ValueError(f"batch_size must be 1 to {MAX_BULK_EVENTS}, got {batch_size!r}")
+        if linger < 0:
+            raise ValueError(f"linger must not be negative, got {linger!r}")
+        self._owns_queue = queue is None
+        self.queue: JobQueue = queue if queue is not None else MemoryQueue()
+        self._visibility = visibility_timeout
+        self._close_timeout = close_timeout
+        self._now = now
+        self._counts = dict.fromkeys(SenderStats.__slots__, 0.0)
+        self._lock = threading.Lock()
+        self._closed = False
+        self._worker = DeliveryWorker(
+            send,
+            self.queue,
+            batch_size=batch_size,
+            linger=linger,
+            visibility_timeout=visibility_timeout,
+            pacer=WindowPacer(limits, clock=clock, sleep=sleep) if limits else None,
+            count=self._count,
+        )
+        self._thread = threading.Thread(
+            target=self._worker.run, name="klaviyo-kit-events", daemon=True
+        )
+        self._thread.start()
+        atexit.register(self.close)
+
+    @property
+    def stats(self) -> SenderStats:
+        """The sender's counters so far."""
+        with self._lock:
+            counts = dict(self._counts)
+        paced = counts.pop("paced")
+        return SenderStats(**{k: int(v) for k, v in counts.items()}, paced=paced)
+
+    def _count(self, **deltas: float) -> None:
+        with self._lock:
+            for name, delta in deltas.items():
+                self._counts[name] += delta
+
+    def track(
+        self,
+        metric: str,
+        profile: ProfileInput | Mapping[str, object] | str,
+        properties: Mapping[str, JsonValue] | None = None,
+        *,
+        value: float | None = None,
+        value_currency: str | None = None,
+        time: datetime | None = None,
+        unique_id: str | None = None,
+    ) -> TrackedEvent:
+        """Validate an event and queue it; see :meth:`klaviyo_kit.services.Events.track`.
+
+        Raises:
+            InvalidInputError: Before queueing, naming the offending field.
+            RuntimeError: If the sender is closed.
+            klaviyo_kit.errors.QueueFullError: If a bounded queue stays full.
+        """
+        fields = {
+            "metric": metric,
+            "profile": profile,
+            "properties": dict(properties or {}),
+            "value": value,
+            "value_currency": value_currency,
+            "time": time,
+            "unique_id": unique_id,
+        }
+        return self.track_event(as_event(fields, ""))
+
+    def track_event(self, event: EventInput | Mapping[str, object]) -> TrackedEvent:
+        """Validate one :class:`EventInput` (or mapping of its fields) and queue it."""
+        attributes, receipt = prepare_event(as_event(event), self._now())
+        self._enqueue(attributes)
+        return receipt
+
+    def track_purchase(self, order: Order | Mapping[str, object]) -> TrackedEvent:
+        """Queue a "Placed Order" event; see :meth:`klaviyo_kit.services.Events.track_purchase`."""
+        return self.track_event(order_event(as_order(order)))
+
+    def track_many(self, events: Iterable[EventInput | Mapping[str, object]]) -> list[TrackedEvent]:
+        """Validate every event first (``events[i].field`` names a bad one), then queue them."""
+        prepared = prepare_events(events, self._now())
+        for attributes, _ in prepared:
+            self._enqueue(attributes)
+        return [receipt for _, receipt in prepared]
+
+    def _enqueue(self, attributes: JsonDict) -> None:
+        if self._closed:
+            raise RuntimeError("this EventSender is closed; create a new one")
+        self.queue.enqueue(attributes)
+        self._count(enqueued=1)
+
+    def dead_letters(self) -> list[DeadLetter]:
+        """Return the queue's dead letters (events that failed permanently, with the reason)."""
+        return self.queue.dead_letters()
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Block until every queued event was sent or dead-lettered.
+
+        Args:
+            timeout: Most seconds to wait; ``None`` waits as long as ``close_timeout``.
+
+        Returns:
+            ``True`` if the queue drained, ``False`` if time ran out first.
+        """
+        limit = self._close_timeout if timeout is None else timeout
+        deadline = time.monotonic() + limit
+        self._worker.hurry.set()
+        try:
+            while self.queue.size() > 0:
+                if not self._thread.is_alive() or time.monotonic() >= deadline:
+                    return False
+                time.sleep(min(POLL / 5, max(deadline - time.monotonic(), 0.0)))
+            return True
+        finally:
+            self._worker.hurry.clear()
+
+    def close(self, timeout: float | None = None) -> None:
+        """Flush (up to ``timeout`` s, default ``close_timeout``), stop the thread; idempotent.
+
+        Events still queued stay in a durable queue for the next sender; with the default
+        in-memory queue they are lost and a warning says how many.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        atexit.unregister(self.close)
+        drained = self.flush(timeout)
+        self._worker.stop.set()
+        self._thread.join(timeout=self._visibility)
+        if not drained:
+            _log.warning("event sender closed with %d events still queued", self.queue.size())
+        if self._owns_queue:
+            self.queue.close()
+
+    def __enter__(self) -> Self:
+        """Use the sender as a context manager that closes (and flushes) it on exit."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Close the sender."""
+        self.close()

@@ -1,0 +1,388 @@
+"""Background mode: enqueue, flush, dead letters, close, pacing; memory and Redis queues."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import anyio.to_thread
+import pytest
+
+from klaviyo_kit import AsyncKlaviyoClient, KlaviyoClient, KlaviyoSettings
+from klaviyo_kit.errors import BadRequestError, ErrorDetail, InvalidInputError, ServerError
+from klaviyo_kit.infra import MemoryQueue
+from klaviyo_kit.operations import Limits
+from klaviyo_kit.sandbox import FaultPlan, Sandbox
+from klaviyo_kit.services import EventSender
+from klaviyo_kit.services._event_inputs import prepare_events
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+KEY = "pk_" + "a" * 34
+WHEN = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+REDIS_URL = os.environ.get("KLAVIYO_KIT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def sandbox() -> Sandbox:
+    return Sandbox(seed=1)
+
+
+@pytest.fixture
+def client(sandbox) -> Iterator[KlaviyoClient]:
+    with KlaviyoClient(KlaviyoSettings(private_key=KEY), transport=sandbox.transport()) as c:
+        yield c
+
+
+def test_enqueue_then_flush_makes_events_visible(client, sandbox):
+    sender = client.events.background()
+    receipts = [sender.track("Clicked", f"u{i % 10}@example.com", {"n": i}) for i in range(25)]
+    assert sender.flush(timeout=30)
+    assert len(sandbox.account.events) == 25
+    stored = {record.attributes["unique_id"] for record in sandbox.account.events.values()}
+    assert stored == {receipt.unique_id for receipt in receipts}
+    stats = sender.stats
+    assert stats.enqueued == stats.sent == 25
+    assert stats.requests >= 1
+    assert sender.queue.size() == 0
+    sender.close()
+
+
+@pytest.mark.parametrize(("count", "requests"), [(999, 1), (1000, 1), (1001, 2)])
+def test_background_batches_at_most_1000_events_per_request(client, sandbox, count, requests):
+    queue = MemoryQueue()
+    items = [
+        {"metric": "Opened", "profile": f"u{i % 9}@example.com", "properties": {"n": i}}
+        for i in range(count)
+    ]
+    # Fill the queue before the sender starts, so the batches are what the limits make them.
+    for attributes in _prepared(items):
+        queue.enqueue(attributes)
+    sender = client.events.background(queue, linger=0)
+    assert sender.flush(timeout=60)
+    assert sender.stats.requests == requests
+    assert sender.stats.sent == count
+    assert len(sandbox.account.events) == count
+    sender.close()
+
+
+def _prepared(items: list[dict[str, Any]]) -> list[Any]:
+    return [attributes for attributes, _ in prepare_events(items, datetime.now(timezone.utc))]
+
+
+def test_track_purchase_and_track_many_in_background(client, sandbox):
+    with client.events.background() as sender:
+        sender.track_purchase(
+            {
+                "order_id": "o-1",
+                "profile": "ada@example.com",
+                "items": [{"product_id": "p", "name": "Book", "quantity": 3, "price": 2}],
+            }
+        )
+        sender.track_many([{"metric": "M", "profile": "bob@example.com", "time": WHEN}] * 2)
+        sender.track_event({"metric": "N", "profile": {"external_id": "x-1"}})
+    placed = [r for r in sandbox.account.events.values() if r.attributes["unique_id"] == "o-1"]
+    assert placed[0].attributes["properties"]["ItemCount"] == 3
+    assert len(sandbox.account.events) == 3  # the two identical M events share a unique_id
+
+
+def test_invalid_input_raises_before_anything_is_queued(client):
+    sender = client.events.background()
+    with pytest.raises(InvalidInputError) as caught:
+        sender.track("M", "nope")
+    assert caught.value.field == "profile.email"
+    with pytest.raises(InvalidInputError) as caught:
+        sender.track_many([{"metric": "M", "profile": "a@example.com"}, {"metric": ""}])
+    assert caught.value.field == "events[1].metric"
+    assert sender.stats.enqueued == 0
+    sender.close()
+
+
+def raw_event(email: str, metric: str = "Clicked", **attributes: Any) -> dict[str, Any]:
+    """Prepared attributes as a producer queued them (possibly an older, laxer version)."""
+    return {
+        "properties": {},
+        "metric": {"data": {"type": "metric", "attributes": {"name": metric}}},
+        "profile": {"data": {"type": "profile", "attributes": {"email": email}}},
+        "unique_id": f"raw-{email}-{metric}",
+        **attributes,
+    }
+
+
+def test_an_event_klaviyo_rejects_lands_in_dead_letters_with_the_reason(client, sandbox):
+    queue = MemoryQueue(max_attempts=3)
+    for i in range(3):
+        queue.enqueue(raw_event(f"u{i}@example.com"))
+    queue.enqueue(raw_event("bad@example.com", metric=""))  # Klaviyo: 400 naming this event
+    queue.enqueue(raw_event("u9@example.com"))
+    sender = client.events.background(queue)
+    assert sender.flush(timeout=30)
+    [dead] = sender.dead_letters()
+    assert dead.payload == raw_event("bad@example.com", metric="")
+    assert "Klaviyo API 400" in dead.error
+    assert "name" in dead.error
+    assert len(sandbox.account.events) == 4  # every other event got through
+    assert sender.stats.dead_lettered == 1
+    sender.close()
+
+
+def test_an_event_the_sdk_refuses_lands_in_dead_letters_with_the_reason(client, sandbox):
+    queue = MemoryQueue(max_attempts=3)
+    sender = client.events.background(queue)
+    for i in range(3):
+        sender.track("Clicked", f"u{i}@example.com")
+    queue.enqueue(raw_event("bad@example.com", value="twelve"))
+    sender.track("Clicked", "u9@example.com")
+    assert sender.flush(timeout=30)
+    [dead] = sender.dead_letters()
+    assert dead.payload == raw_event("bad@example.com", value="twelve")
+    assert "rejected by the SDK before sending" in dead.error
+    assert "value" in dead.error
+    assert len(sandbox.account.events) == 4
+    sender.close()
+
+
+def test_an_unreadable_payload_is_dead_lettered(client):
+    queue = MemoryQueue(max_attempts=2)
+    sender = client.events.background(queue)
+    queue.enqueue(["not", "an", "event"])
+    assert sender.flush(timeout=30)
+    [dead] = sender.dead_letters()
+    assert "not prepared event attributes" in dead.error
+    sender.close()
+
+
+def test_an_authentication_failure_dead_letters_the_batch_for_replay():
+    sandbox = Sandbox(seed=1, api_key="pk_" + "b" * 34)
+    with KlaviyoClient(KlaviyoSettings(private_key=KEY), transport=sandbox.transport()) as client:
+        sender = client.events.background(MemoryQueue(max_attempts=2))
+        sender.track("Clicked", "ada@example.com")
+        sender.track("Clicked", "bob@example.com")
+        assert sender.flush(timeout=30)
+        dead = sender.dead_letters()
+        assert len(dead) == 2
+        assert all("401" in letter.error for letter in dead)
+
+
+def test_transient_failures_are_retried_until_they_succeed(client, sandbox):
+    sandbox.set_faults(FaultPlan(seed=3, statuses={503: 1.0}))
+    sender = client.events.background(MemoryQueue(retry_delay=0.01))
+    sender.track("Clicked", "ada@example.com")
+    deadline = time.monotonic() + 10
+    while sender.stats.retried < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sender.stats.retried >= 2
+    sandbox.set_faults(None)
+    assert sender.flush(timeout=30)
+    assert len(sandbox.account.events) == 1
+    assert sender.dead_letters() == []
+    sender.close()
+
+
+def test_a_failure_that_never_ends_dead_letters_after_max_attempts(client, sandbox):
+    sandbox.set_faults(FaultPlan(seed=3, statuses={500: 1.0}))
+    sender = client.events.background(MemoryQueue(max_attempts=2, retry_delay=0.0))
+    sender.track("Clicked", "ada@example.com")
+    assert sender.flush(timeout=30)
+    [dead] = sender.dead_letters()
+    assert "ServerError" in dead.error
+    assert dead.attempts == 2
+    sender.close()
+
+
+def test_a_429_pauses_the_sender_for_retry_after(client, sandbox):
+    sandbox.set_faults(FaultPlan(seed=3, statuses={429: 1.0}))
+    sender = client.events.background(MemoryQueue(max_attempts=50))
+    sender.track("Clicked", "ada@example.com")
+    deadline = time.monotonic() + 10
+    while sender.stats.retried < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    sandbox.set_faults(None)
+    assert sender.flush(timeout=30)
+    assert len(sandbox.account.events) == 1
+    sender.close()
+
+
+def test_close_flushes_and_the_client_closes_its_senders(sandbox):
+    client = KlaviyoClient(KlaviyoSettings(private_key=KEY), transport=sandbox.transport())
+    sender = client.events.background(linger=5.0)
+    sender.track("Clicked", "ada@example.com")
+    client.close()
+    assert len(sandbox.account.events) == 1
+    with pytest.raises(RuntimeError, match="closed"):
+        sender.track("Clicked", "ada@example.com")
+    sender.close()  # idempotent
+
+
+def test_close_of_a_sender_as_context_manager_flushes(client, sandbox):
+    with client.events.background(linger=5.0) as sender:
+        for i in range(10):
+            sender.track("Clicked", "ada@example.com", {"n": i})
+    assert len(sandbox.account.events) == 10
+    assert not sender._thread.is_alive()
+
+
+def test_flush_says_false_when_time_runs_out_and_close_still_drains():
+    release = threading.Event()
+    bodies: list[object] = []
+
+    def stuck(body: object) -> None:
+        release.wait(5)
+        bodies.append(body)
+
+    queue = MemoryQueue()
+    sender = EventSender(stuck, queue, linger=0)
+    sender.track("Clicked", "ada@example.com")
+    assert not sender.flush(timeout=0.05)
+    assert queue.size() == 1
+    release.set()
+    sender.close(timeout=5)
+    assert len(bodies) == 1
+    assert queue.size() == 0
+
+
+def _fail_when_marked(sent: list[int]) -> Any:
+    """A Klaviyo stand-in answering 400 without a pointer when a marked event is in the body."""
+
+    def send(body: Any) -> None:
+        entries = body["data"]["attributes"]["events-bulk-create"]["data"]
+        numbers = [
+            event["attributes"]["properties"]["n"]
+            for entry in entries
+            for event in entry["attributes"]["events"]["data"]
+        ]
+        if any(n % 10 == 3 for n in numbers):
+            raise BadRequestError(400, errors=(ErrorDetail(code="invalid", detail="bad n"),))
+        sent.extend(numbers)
+
+    return send
+
+
+def test_a_400_that_names_no_event_is_isolated_by_halving():
+    sent: list[int] = []
+    queue = MemoryQueue(max_attempts=2)
+    for n in range(16):
+        queue.enqueue(_attributes(n))
+    sender = EventSender(_fail_when_marked(sent), queue, linger=0, limits=None)
+    assert sender.flush(timeout=30)
+    assert sorted(sent) == [n for n in range(16) if n % 10 != 3]
+    dead = sender.dead_letters()
+    payloads: list[Any] = [d.payload for d in dead]
+    assert sorted(p["properties"]["n"] for p in payloads) == [3, 13]
+    assert all("bad n" in d.error for d in dead)
+    sender.close()
+
+
+def test_unknown_errors_are_retried_and_then_dead_lettered():
+    def broken(body: object) -> None:
+        raise ServerError(503)
+
+    sender = EventSender(broken, MemoryQueue(max_attempts=2, retry_delay=0), linger=0)
+    sender.track("Clicked", "ada@example.com")
+    assert sender.flush(timeout=30)
+    assert len(sender.dead_letters()) == 1
+    sender.close()
+
+
+def _attributes(n: int) -> dict[str, Any]:
+    return {
+        "properties": {"n": n},
+        "metric": {"data": {"type": "metric", "attributes": {"name": "M"}}},
+        "profile": {"data": {"type": "profile", "attributes": {"email": f"u{n}@example.com"}}},
+        "unique_id": f"id-{n}",
+    }
+
+
+def test_options_are_checked():
+    with pytest.raises(ValueError, match="batch_size"):
+        EventSender(lambda body: None, batch_size=1001)
+    with pytest.raises(ValueError, match="linger"):
+        EventSender(lambda body: None, linger=-1)
+
+
+def test_requests_are_paced_under_the_limits():
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    bodies: list[Any] = []
+    queue = MemoryQueue()
+    for n in range(5):
+        queue.enqueue(_attributes(n))
+    sender = EventSender(
+        bodies.append,
+        queue,
+        batch_size=1,
+        linger=0,
+        limits=Limits(burst=2, steady=3),
+        clock=lambda: now[0],
+        sleep=sleep,
+    )
+    assert sender.flush(timeout=30)
+    assert len(bodies) == 5
+    assert sender.stats.paced == pytest.approx(sum(slept))
+    assert sum(slept) >= 60  # the 4th request waited for the 60 s window
+    sender.close()
+
+
+@pytest.mark.anyio
+async def test_async_client_background_mode(sandbox):
+    settings = KlaviyoSettings(private_key=KEY)
+    client = AsyncKlaviyoClient(settings, transport=sandbox.transport())
+    sender = client.events.background()
+    await client.events.track("Direct", "ada@example.com")
+    for i in range(30):
+        sender.track("Clicked", f"u{i % 4}@example.com", {"n": i})
+    assert await anyio.to_thread.run_sync(sender.flush, 30)
+    assert len(sandbox.account.events) == 31
+    sender.track("Late", "ada@example.com")
+    await client.aclose()
+    assert len(sandbox.account.events) == 32
+    assert not sender._thread.is_alive()
+
+
+@pytest.fixture
+def redis_queue() -> Iterator[Any]:
+    redis = pytest.importorskip("redis")
+    from klaviyo_kit.infra import RedisQueue
+
+    connection = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        connection.ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"Redis at {REDIS_URL} is not reachable: {exc}")
+    prefix = f"kk-events-test-{uuid.uuid4().hex}"
+    queue = RedisQueue(REDIS_URL, prefix=prefix, max_attempts=2)
+    yield queue
+    queue.close()
+    keys = list(connection.scan_iter(match=f"{{{prefix}*"))
+    if keys:
+        connection.delete(*keys)
+    connection.close()
+
+
+@pytest.mark.redis
+def test_background_mode_over_a_redis_queue(client, sandbox, redis_queue):
+    sender = client.events.background(redis_queue)
+    for i in range(50):
+        sender.track("Clicked", f"u{i % 5}@example.com", {"n": i})
+    redis_queue.enqueue(raw_event("bad@example.com", metric=""))
+    assert sender.flush(timeout=30)
+    assert len(sandbox.account.events) == 50
+    [dead] = sender.dead_letters()
+    assert "'name' is a required field" in dead.error
+    sender.close()
