@@ -13,6 +13,7 @@ PACKAGES = [
     "klaviyo_kit.infra",
     "klaviyo_kit.operations",
     "klaviyo_kit.resilience",
+    "klaviyo_kit.sandbox",
     "klaviyo_kit.sdk",
     "klaviyo_kit.services",
     "klaviyo_kit.webhooks",

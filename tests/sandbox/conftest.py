@@ -36,7 +36,8 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def sandbox() -> Sandbox:
-    return Sandbox(seed=1234)
+    # Functional tests are not about pacing; rate limits have their own tests.
+    return Sandbox(seed=1234, rate_limits=False)
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import httpx
 import pytest
 
@@ -91,3 +93,49 @@ def test_responses_are_json_api(client):
     response = client.get("/api/profiles")
     assert response.headers["Content-Type"] == "application/vnd.api+json"
     assert response.json()["links"]["self"] == "http://sandbox/api/profiles"
+
+
+def test_a_handler_failure_is_a_500_not_a_crash():
+    sandbox = Sandbox(seed=1, rate_limits=False)
+    client = httpx.Client(transport=sandbox.transport(), base_url="http://s", headers=HEADERS)
+    event = {
+        "data": {
+            "type": "event",
+            "attributes": {
+                "properties": {},
+                "metric": {"data": {"type": "metric", "attributes": {"name": "Viewed"}}},
+                "profile": {"data": {"type": "profile", "attributes": {"email": "a@b.co"}}},
+            },
+        }
+    }
+    assert client.post("/api/events", json=event).status_code == 202
+    sandbox.account.metrics.clear()  # break the account's integrity on purpose
+    response = client.get("/api/events", params={"include": "metric"})
+    assert response.status_code == 500
+    assert first_error(response)["code"] == "error"
+
+
+def test_concurrent_clients_over_http_see_consistent_state():
+    sandbox = Sandbox(seed=1, rate_limits=False)
+    with sandbox.serve() as server:
+
+        def create(worker: int) -> list[int]:
+            with httpx.Client(base_url=server.url, headers=HEADERS) as client:
+                return [
+                    client.post(
+                        "/api/profiles",
+                        json={
+                            "data": {
+                                "type": "profile",
+                                "attributes": {"email": f"w{worker}-{n}@example.com"},
+                            }
+                        },
+                    ).status_code
+                    for n in range(25)
+                ]
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            statuses = [s for batch in pool.map(create, range(8)) for s in batch]
+    assert statuses == [201] * 200
+    assert len(sandbox.account.profiles) == 200
+    assert len(sandbox.account.profile_index) == 200

@@ -161,3 +161,44 @@ def test_query_metric_aggregates(sdk):
         "sum_value": [15.0, 0.0, 7.0],
         "unique": [2.0, 0.0, 1.0],
     }
+
+
+def test_events_include_their_metric_and_profile(sdk):
+    track(sdk, "ada@example.com")
+    result = sdk.Events.get_events(include=["metric", "profile"])
+    kinds = sorted(item["type"] for item in result.included or [])
+    assert kinds == ["metric", "profile"]
+    single = sdk.Events.get_event(result.data[0].id, include=["profile"])
+    assert [item["type"] for item in single.included or []] == ["profile"]
+
+
+@pytest.mark.parametrize(
+    ("attributes", "pointer"),
+    [
+        ({"time": "1999-12-31T23:59:59Z"}, "/data/attributes/time"),
+        ({"time": "2999-01-01T00:00:00Z"}, "/data/attributes/time"),
+        ({"properties": {f"p{n}": n for n in range(301)}}, "/data/attributes/properties"),
+    ],
+)
+def test_event_limits_point_at_the_field(sdk, attributes, pointer):
+    query = EventCreateQueryV2.from_dict({"data": event_body("a@example.com", "M", **attributes)})
+    with pytest.raises(BadRequestException) as caught:
+        sdk.Events.create_event(query)
+    assert json.loads(caught.value.body or "")["errors"][0]["source"]["pointer"] == pointer
+
+
+def test_an_events_profile_and_metric(sdk):
+    track(sdk, "ada@example.com", "Viewed")
+    event_id = sdk.Events.get_events().data[0].id
+    metric = sdk.Events.get_metric_for_event(event_id)
+    assert name_of(metric) == "GetMetricResponse"
+    assert metric.data.attributes.name == "Viewed"
+    profile = sdk.Events.get_profile_for_event(event_id)
+    assert name_of(profile) == "GetProfileResponse"
+    assert profile.data.attributes.email == "ada@example.com"
+    assert sdk.Events.get_metric_id_for_event(event_id).data.id == metric.data.id
+    assert sdk.Events.get_profile_id_for_event(event_id).data.id == profile.data.id
+
+
+def name_of(result: object) -> str:
+    return type(result).__name__

@@ -13,7 +13,13 @@ from openapi_client.models.get_profile_response_plural_conversations_compound_do
 from openapi_client.models.patch_profile_response import PatchProfileResponse
 from openapi_client.models.post_profile_response import PostProfileResponse
 from openapi_client.models.profile_create_query import ProfileCreateQuery
+from openapi_client.models.profile_create_query_resource_object_attributes import (
+    ProfileCreateQueryResourceObjectAttributes,
+)
 from openapi_client.models.profile_partial_update_query import ProfilePartialUpdateQuery
+from openapi_client.models.profile_partial_update_query_resource_object import (
+    ProfilePartialUpdateQueryResourceObject,
+)
 from openapi_client.models.profile_upsert_query import ProfileUpsertQuery
 from openapi_client.models.profile_upsert_query_resource_object import (
     ProfileUpsertQueryResourceObject,
@@ -21,6 +27,8 @@ from openapi_client.models.profile_upsert_query_resource_object import (
 from openapi_client.models.profile_upsert_query_resource_object_attributes import (
     ProfileUpsertQueryResourceObjectAttributes,
 )
+
+from klaviyo_kit.sandbox import Sandbox
 
 
 def create(sdk: Any, **attributes: Any) -> PostProfileResponse:
@@ -154,3 +162,61 @@ def test_lists_for_profile(sdk):
     made = create(sdk, email="ada@example.com")
     assert sdk.Profiles.get_lists_for_profile(made.data.id).data == []
     assert sdk.Profiles.get_list_ids_for_profile(made.data.id).data == []
+
+
+def test_changing_an_email_frees_the_old_one(sdk):
+    made = create(sdk, email="old@example.com")
+    query = ProfilePartialUpdateQuery(
+        data=ProfilePartialUpdateQueryResourceObject(
+            type="profile",
+            id=made.data.id,
+            attributes=ProfileCreateQueryResourceObjectAttributes(email="new@example.com"),
+        )
+    )
+    sdk.Profiles.update_profile(made.data.id, query)
+    found = sdk.Profiles.get_profiles(filter='equals(email,"new@example.com")')
+    assert [p.id for p in found.data] == [made.data.id]
+    assert sdk.Profiles.get_profiles(filter='equals(email,"old@example.com")').data == []
+    assert create(sdk, email="old@example.com").data.id != made.data.id
+
+
+def test_the_sdk_sees_429_with_retry_after_past_the_burst():
+    from klaviyo_api import KlaviyoAPI
+    from openapi_client.rest import RESTClientObject
+
+    limited = Sandbox(seed=1, clock=lambda: 1_790_000_000.5)
+    with limited.serve() as running:
+        sdk = KlaviyoAPI("pk_" + "x" * 34, test_host=running.url, max_retries=1)
+        # urllib3 (under the raw SDK) itself retries a 429 that has Retry-After, 3 times by
+        # default, sleeping each time; switch that off to see the first answer.
+        sdk.api_client.configuration.retries = False
+        sdk.api_client.rest_client = RESTClientObject(sdk.api_client.configuration)
+        sdk.Accounts.get_accounts()
+        with pytest.raises(ApiException) as caught:
+            sdk.Accounts.get_accounts()
+    assert caught.value.status == 429
+    assert caught.value.headers is not None
+    assert caught.value.headers["Retry-After"] == "1"
+
+
+def test_merge_profiles_folds_sources_into_the_destination(sdk, sandbox):
+    from openapi_client.models.profile_merge_query import ProfileMergeQuery
+
+    keep = create(sdk, email="ada@example.com", properties={"plan": "pro"})
+    fold = create(sdk, external_id="crm-7", first_name="Ada", properties={"plan": "free", "x": 1})
+    body = {
+        "data": {
+            "type": "profile-merge",
+            "id": keep.data.id,
+            "relationships": {"profiles": {"data": [{"type": "profile", "id": fold.data.id}]}},
+        }
+    }
+    merged = sdk.Profiles.merge_profiles(ProfileMergeQuery.from_dict(body))
+    assert type(merged).__name__ == "PostProfileMergeResponse"
+    assert merged.data.id == keep.data.id
+    attrs = sdk.Profiles.get_profile(keep.data.id).data.attributes
+    assert (attrs.email, attrs.external_id, attrs.first_name) == ("ada@example.com", "crm-7", "Ada")
+    assert attrs.properties == {"plan": "pro", "x": 1}
+    assert list(sandbox.account.profiles) == [keep.data.id]
+    found = sdk.Profiles.get_profiles(filter='equals(external_id,"crm-7")')
+    assert [p.id for p in found.data] == [keep.data.id]

@@ -17,14 +17,31 @@ from klaviyo_kit.sandbox._app import HttpResponse
 from klaviyo_kit.sandbox._faults import Fault, FaultPlan
 from klaviyo_kit.sandbox._sandbox import Exchange, Sandbox
 from klaviyo_kit.sandbox._server import SandboxServer
+from klaviyo_kit.sandbox._state import Account, Record
 from klaviyo_kit.sandbox._webhooks import WebhookDelivery
 
 __all__ = [
+    "Account",
     "Exchange",
     "Fault",
     "FaultPlan",
     "HttpResponse",
+    "Record",
     "Sandbox",
     "SandboxServer",
     "WebhookDelivery",
 ]
+
+for _value in (
+    Account,
+    Exchange,
+    Fault,
+    FaultPlan,
+    HttpResponse,
+    Record,
+    Sandbox,
+    SandboxServer,
+    WebhookDelivery,
+):
+    _value.__module__ = __name__
+del _value

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
+from klaviyo_kit.sandbox._context import as_array
 from klaviyo_kit.sandbox._filters import parse_filter
 from klaviyo_kit.sandbox._jsonapi import Reply, invalid, links_self, not_found
 
@@ -63,20 +64,24 @@ def query_metric_aggregates(call: Call) -> Reply:
     if metric_id not in call.account.metrics:
         raise not_found("metric", metric_id)
     measurements = attrs.get("measurements")
-    if not isinstance(measurements, list) or not measurements or set(measurements) - _MEASUREMENTS:
+    if (
+        not isinstance(measurements, list)
+        or not measurements
+        or not all(isinstance(m, str) and m in _MEASUREMENTS for m in measurements)
+    ):
         raise invalid(
             "'measurements' must list count, sum_value or unique.",
             pointer=f"{_POINTER}/measurements",
         )
     interval = attrs.get("interval") or "day"
-    if interval not in {*_STEPS, "month"}:
+    if not isinstance(interval, str) or interval not in {*_STEPS, "month"}:
         raise invalid(f"'{interval}' is not a valid interval.", pointer=f"{_POINTER}/interval")
     start, end = _window(attrs.get("filter"))
     buckets = [_floor(datetime.fromtimestamp(start, timezone.utc), interval)]
     while _next(buckets[-1], interval).timestamp() < end and len(buckets) < MAX_BUCKETS:
         buckets.append(_next(buckets[-1], interval))
     edges = [b.timestamp() for b in buckets]
-    by = [str(name) for name in attrs.get("by") or []]
+    by = [str(name) for name in as_array(attrs.get("by"), f"{_POINTER}/by")]
     groups: dict[tuple[str, ...], list[list[Record]]] = {}
     for event in call.account.events.values():
         if event.extra["metric_id"] != metric_id or not start <= event.created < end:

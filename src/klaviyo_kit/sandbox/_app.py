@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hmac
 import json
+import logging
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import parse_qsl
 
 from klaviyo_kit.operations import all_operations
@@ -20,13 +22,19 @@ if TYPE_CHECKING:
     from klaviyo_kit.sandbox._context import World
     from klaviyo_kit.sandbox._limits import WindowCounter
 
+_LOG = logging.getLogger("klaviyo_kit.sandbox")
 _REVISION = re.compile(r"^\d{4}-\d{2}-\d{2}(\.pre)?$")
 _KEY = re.compile(r"^Klaviyo-API-Key pk_[A-Za-z0-9_]{6,}$")
 
 
-@dataclass(frozen=True, slots=True)
-class HttpResponse:
-    """A finished HTTP answer: status, headers and body bytes."""
+class HttpResponse(NamedTuple):
+    """A finished HTTP answer; unpacks as ``status, headers, body``.
+
+    Attributes:
+        status: The HTTP status code.
+        headers: Response headers.
+        body: The body bytes (``b""`` when empty).
+    """
 
     status: int
     headers: Mapping[str, str]
@@ -109,7 +117,10 @@ def _auth(headers: Mapping[str, str], api_key: str | None) -> None:
         )
     if value.startswith("Bearer ") and len(value) > len("Bearer "):
         return
-    if not _KEY.match(value) or (api_key is not None and value.split(" ", 1)[1] != api_key):
+    given = value.split(" ", 1)[-1]
+    if not _KEY.match(value) or (
+        api_key is not None and not hmac.compare_digest(given.encode(), api_key.encode())
+    ):
         raise SandboxAPIError(
             401,
             "authentication_failed",
@@ -191,6 +202,11 @@ class App:
             reply = handler(call)
         except SandboxAPIError as error:
             reply = error.reply()
+        except Exception:  # noqa: BLE001 - answer like a server would, and log the bug
+            _LOG.exception("sandbox handler failed on %s %s", method, path)
+            reply = SandboxAPIError(
+                500, "error", "A server error occurred.", "A server error occurred."
+            ).reply()
         return encode(reply, rate_headers)
 
     def _handler(self, op: Operation) -> Callable[[Call], Reply]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from klaviyo_kit.sandbox._context import as_array, as_object, dig
+from klaviyo_kit.sandbox._filters import matches, parse_filter
 from klaviyo_kit.sandbox._jsonapi import (
     Reply,
     SandboxAPIError,
@@ -21,9 +23,14 @@ if TYPE_CHECKING:
     from klaviyo_kit.sandbox._context import Call
 
 _POINTER = "/data/attributes"
+_FILTERS = {
+    "messages.channel": frozenset({"equals"}),
+    "name": frozenset({"contains", "equals"}),
+    "archived": frozenset({"equals"}),
+}
 
 
-def _ids(kind: str, ids: list[str]) -> list[dict[str, str]]:
+def ids_of(kind: str, ids: list[str]) -> list[dict[str, str]]:
     return [{"type": kind, "id": i} for i in ids]
 
 
@@ -43,69 +50,15 @@ def render(call: Call, record: Record) -> dict[str, Any]:
                 call.base,
                 path,
                 "campaign-audiences",
-                _ids("campaign-audience", record.extra["audiences"]),
+                ids_of("campaign-audience", record.extra["audiences"]),
             ),
             "campaign-messages": relationship(
                 call.base,
                 path,
                 "campaign-messages",
-                _ids("campaign-message", record.extra["messages"]),
+                ids_of("campaign-message", record.extra["messages"]),
             ),
             "tags": relationship(call.base, path, "tags", []),
-        },
-        "links": links_self(call.base, path),
-    }
-
-
-def render_message(call: Call, record: Record) -> dict[str, Any]:
-    """Return a campaign message resource object."""
-    path = f"/api/campaign-messages/{record.id}"
-    extra = record.extra
-    return {
-        "type": "campaign-message",
-        "id": record.id,
-        "attributes": {
-            "created": iso(record.created),
-            "updated": iso(record.updated),
-            "definition": record.attributes["definition"],
-        },
-        "relationships": {
-            "campaign": relationship(
-                call.base, path, "campaign", {"type": "campaign", "id": extra["campaign"]}
-            ),
-            "campaign-audience": relationship(
-                call.base,
-                path,
-                "campaign-audience",
-                {"type": "campaign-audience", "id": extra["audience"]},
-            ),
-            "campaign-variations": relationship(call.base, path, "campaign-variations", []),
-        },
-        "links": links_self(call.base, path),
-    }
-
-
-def render_audience(call: Call, record: Record) -> dict[str, Any]:
-    """Return a campaign audience resource object."""
-    path = f"/api/campaign-audiences/{record.id}"
-    return {
-        "type": "campaign-audience",
-        "id": record.id,
-        "attributes": {
-            "created": iso(record.created),
-            "updated": iso(record.updated),
-            "definition": record.attributes["definition"],
-        },
-        "relationships": {
-            "campaign": relationship(
-                call.base, path, "campaign", {"type": "campaign", "id": record.extra["campaign"]}
-            ),
-            "campaign-messages": relationship(
-                call.base,
-                path,
-                "campaign-messages",
-                _ids("campaign-message", record.extra["messages"]),
-            ),
         },
         "links": links_self(call.base, path),
     }
@@ -165,8 +118,12 @@ def create_campaign(call: Call) -> Reply:
                 "'audience_temporary_id' does not name an audience in this request.",
                 pointer=f"{_POINTER}/messages/{index}/audience_temporary_id",
             )
-        variations = raw.get("variations") or []
-        details = (variations[0].get("definition") or {}).get("details") or {} if variations else {}
+        pointer = f"{_POINTER}/messages/{index}/variations"
+        variations = as_array(raw.get("variations"), pointer)
+        details = as_object(
+            dig(variations[0], f"{pointer}/0", "definition", "details") if variations else None,
+            f"{pointer}/0/definition/details",
+        )
         definition_ = {"name": raw.get("name"), "status": "draft"}
         message = Record(
             ids.ulid(now),
@@ -207,10 +164,66 @@ def get_campaign(call: Call) -> Reply:
     return Reply(200, {"data": render(call, record), "links": links_self(call.base, call.path)})
 
 
+def update_campaign(call: Call) -> Reply:
+    """PATCH /api/campaigns/{id}: merge the given ``definition`` fields (not once sent)."""
+    record = find(call, call.account.campaigns, "campaign")
+    data = call.data("campaign")
+    if data.get("id") != record.id:
+        raise SandboxAPIError(
+            409,
+            "conflict",
+            "Conflict.",
+            "The id in the body does not match the path.",
+            pointer="/data/id",
+        )
+    if record.id in call.account.send_jobs:
+        raise invalid("A campaign that was sent cannot be changed.", pointer="/data/id")
+    changes = as_object(call.attributes("campaign").get("definition"), f"{_POINTER}/definition")
+    name = changes.get("name", record.attributes["definition"].get("name"))
+    if not isinstance(name, str) or not name.strip():
+        raise invalid("'name' must be a non-empty string.", pointer=f"{_POINTER}/definition/name")
+    record.attributes["definition"] = {**record.attributes["definition"], **changes}
+    record.updated = call.now
+    return Reply(200, {"data": render(call, record), "links": links_self(call.base, call.path)})
+
+
+def delete_campaign(call: Call) -> Reply:
+    """DELETE /api/campaigns/{id}: 204; its audiences and messages go with it."""
+    record = find(call, call.account.campaigns, "campaign")
+    for audience_id in record.extra["audiences"]:
+        call.account.audiences.pop(audience_id, None)
+    for message_id in record.extra["messages"]:
+        call.account.messages.pop(message_id, None)
+    call.account.send_jobs.pop(record.id, None)
+    del call.account.campaigns[record.id]
+    return Reply(204)
+
+
+def _campaign_field(call: Call, record: Record) -> Callable[[str], object]:
+    def get(name: str) -> object:
+        if name == "messages.channel":
+            channels = {call.account.messages[m].extra["channel"] for m in record.extra["messages"]}
+            return next(iter(channels)) if len(channels) == 1 else None
+        if name == "name":
+            return record.attributes["definition"].get("name") or ""
+        return bool(record.attributes["definition"].get("archived"))
+
+    return get
+
+
 def get_campaigns(call: Call) -> Reply:
-    """GET /api/campaigns."""
+    """GET /api/campaigns: Klaviyo requires a ``messages.channel`` filter."""
+    conditions = parse_filter(call.query.get("filter", ""), _FILTERS)
+    if not any(c.field == "messages.channel" for c in conditions):
+        raise invalid(
+            "A channel filter is required, e.g. equals(messages.channel,'email').",
+            parameter="filter",
+        )
+    records = [
+        r for r in call.account.campaigns.values() if matches(conditions, _campaign_field(call, r))
+    ]
     return collection(
-        list(call.account.campaigns.values()),
+        records,
         lambda r: render(call, r),
         base=call.base,
         path=call.path,
@@ -220,95 +233,10 @@ def get_campaigns(call: Call) -> Reply:
     )
 
 
-def get_campaign_message(call: Call) -> Reply:
-    """GET /api/campaign-messages/{id}."""
-    record = find(call, call.account.messages, "campaign message")
-    document = {"data": render_message(call, record), "links": links_self(call.base, call.path)}
-    return Reply(200, document)
-
-
-def get_messages_for_campaign(call: Call) -> Reply:
-    """GET /api/campaigns/{id}/campaign-messages."""
-    campaign = find(call, call.account.campaigns, "campaign")
-    records = [call.account.messages[i] for i in campaign.extra["messages"]]
-    return collection(
-        records, lambda r: render_message(call, r), base=call.base, path=call.path, query=call.query
-    )
-
-
-def get_campaign_audience(call: Call) -> Reply:
-    """GET /api/campaign-audiences/{id}."""
-    record = find(call, call.account.audiences, "campaign audience")
-    document = {"data": render_audience(call, record), "links": links_self(call.base, call.path)}
-    return Reply(200, document)
-
-
-def get_campaign_audiences_for_campaign(call: Call) -> Reply:
-    """GET /api/campaigns/{id}/campaign-audiences."""
-    campaign = find(call, call.account.campaigns, "campaign")
-    records = [call.account.audiences[i] for i in campaign.extra["audiences"]]
-    return collection(
-        records,
-        lambda r: render_audience(call, r),
-        base=call.base,
-        path=call.path,
-        query=call.query,
-    )
-
-
-def assign_template_to_campaign_message(call: Call) -> Reply:
-    """POST /api/campaign-message-assign-template."""
-    data = call.data("campaign-message")
-    message = call.account.messages.get(str(data.get("id")))
-    if message is None:
-        raise not_found("campaign message", str(data.get("id")))
-    template_data = (((data.get("relationships") or {}).get("template") or {}).get("data")) or {}
-    template = call.account.templates.get(str(template_data.get("id")))
-    if template is None:
-        raise invalid(
-            "The template does not exist.", pointer="/data/relationships/template/data/id"
-        )
-    if message.extra.get("sent"):
-        raise SandboxAPIError(
-            400,
-            "invalid",
-            "Invalid input.",
-            "A sent message cannot be changed.",
-            pointer="/data/id",
-        )
-    message.extra["template"] = template.id
-    message.updated = call.now
-    path = f"/api/campaign-messages/{message.id}"
-    resource = {
-        "type": "campaign-message",
-        "id": message.id,
-        "attributes": {
-            "label": message.attributes["definition"].get("name") or "",
-            "channel": message.extra["channel"],
-            "content": message.extra["content"],
-            "created_at": iso(message.created),
-            "updated_at": iso(message.updated),
-        },
-        "relationships": {
-            "campaign": relationship(
-                call.base, path, "campaign", {"type": "campaign", "id": message.extra["campaign"]}
-            ),
-            "template": relationship(
-                call.base, path, "template", {"type": "template", "id": template.id}
-            ),
-        },
-        "links": links_self(call.base, path),
-    }
-    return Reply(200, {"data": resource, "links": links_self(call.base, call.path)})
-
-
 HANDLERS: Mapping[str, Callable[[Call], Reply]] = {
+    "update_campaign": update_campaign,
+    "delete_campaign": delete_campaign,
     "create_campaign": create_campaign,
     "get_campaign": get_campaign,
     "get_campaigns": get_campaigns,
-    "get_campaign_message": get_campaign_message,
-    "get_messages_for_campaign": get_messages_for_campaign,
-    "get_campaign_audience": get_campaign_audience,
-    "get_campaign_audiences_for_campaign": get_campaign_audiences_for_campaign,
-    "assign_template_to_campaign_message": assign_template_to_campaign_message,
 }

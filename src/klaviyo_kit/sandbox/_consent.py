@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from klaviyo_kit.sandbox import _profiles, _segments
+from klaviyo_kit.sandbox._context import as_object, dig
 from klaviyo_kit.sandbox._events import record_event
 from klaviyo_kit.sandbox._jsonapi import Reply, collection, invalid, links_self, not_found
 from klaviyo_kit.sandbox._state import Record, iso
@@ -21,16 +22,18 @@ MAX_UNSUBSCRIBE = 100
 MAX_SUPPRESS = 100
 
 
-def _entries(call: Call, kind: str, limit: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def _entries(call: Call, kind: str, limit: int) -> tuple[list[Any], dict[str, Any]]:
     data = call.data(kind)
-    entries = ((data.get("attributes") or {}).get("profiles") or {}).get("data")
+    entries = dig(data, "/data", "attributes", "profiles", "data")
+    if entries is None:
+        entries = []
     if not isinstance(entries, list) or len(entries) > limit:
         raise invalid(f"Between 1 and {limit} profiles are allowed per call.", pointer=_BASE)
-    return entries, data.get("relationships") or {}
+    return entries, as_object(data.get("relationships"), "/data/relationships")
 
 
 def _related_id(relationships: Mapping[str, Any], name: str) -> str | None:
-    value = ((relationships.get(name) or {}).get("data") or {}).get("id")
+    value = dig(relationships, "/data/relationships", name, "data", "id")
     return str(value) if value is not None else None
 
 
@@ -49,19 +52,25 @@ def _change(call: Call, kind: str, limit: int, consent: str) -> Reply:
     list_id = _related_id(relationships, "list")
     if list_id is not None and list_id not in call.account.lists:
         raise invalid(f"List {list_id} does not exist.", pointer="/data/relationships/list")
+    changes = []
     for index, entry in enumerate(entries):
-        attrs = dict((entry or {}).get("attributes") or {})
-        channels = attrs.pop("subscriptions", None)
+        pointer = f"{_BASE}/{index}/attributes"
+        attrs = as_object(dig(entry, f"{_BASE}/{index}", "attributes"), pointer)
+        channels = attrs.get("subscriptions")
         if not isinstance(channels, dict) or not channels:
             raise invalid(
-                "'subscriptions' is a required field.",
-                pointer=f"{_BASE}/{index}/attributes/subscriptions",
+                "'subscriptions' is a required field.", pointer=f"{pointer}/subscriptions"
             )
-        identity = {k: attrs[k] for k in ("email", "phone_number") if attrs.get(k)}
-        profile, _ = _profiles.upsert(call.world, identity, (entry or {}).get("id"))
+        identity = _profiles.clean(
+            {k: attrs[k] for k in ("email", "phone_number") if attrs.get(k)}, pointer
+        )
+        if not identity:
+            raise invalid("An 'email' or 'phone_number' is required.", pointer=pointer)
+        changes.append((identity, [c for c in channels if c in _CHANNELS]))
+    for identity, channels in changes:
+        profile, _ = _profiles.upsert(call.world, identity)
         for channel in channels:
-            if channel in _CHANNELS:
-                set_consent(call.world, profile, channel, consent)
+            set_consent(call.world, profile, channel, consent)
         if list_id is not None and consent == "SUBSCRIBED":
             call.account.list_members[list_id].setdefault(profile.id, call.now)
         elif list_id is not None:
@@ -131,7 +140,7 @@ def _suppression(call: Call, *, suppress: bool) -> Reply:
     entries, relationships = _entries(call, _job_type(suppress), MAX_SUPPRESS)
     emails = []
     for index, entry in enumerate(entries):
-        email = ((entry or {}).get("attributes") or {}).get("email")
+        email = dig(entry, f"{_BASE}/{index}", "attributes", "email")
         if not isinstance(email, str) or "@" not in email:
             raise invalid(
                 "A valid 'email' is required.", pointer=f"{_BASE}/{index}/attributes/email"

@@ -121,3 +121,33 @@ def optional_str(attrs: Mapping[str, Any], name: str, pointer: str) -> str | Non
     if value is not None and not isinstance(value, str):
         raise invalid(f"'{name}' must be a string.", pointer=f"{pointer}/{name}")
     return value
+
+
+def as_object(value: object, pointer: str) -> dict[str, Any]:
+    """Return ``value`` as an object (``None`` → empty) or raise a 400 pointing at it."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise invalid(f"'{pointer.rsplit('/', 1)[-1]}' must be an object.", pointer=pointer)
+    return value
+
+
+def as_array(value: object, pointer: str) -> list[Any]:
+    """Return ``value`` as an array (``None`` → empty) or raise a 400 pointing at it."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise invalid(f"'{pointer.rsplit('/', 1)[-1]}' must be an array.", pointer=pointer)
+    return value
+
+
+def dig(value: object, pointer: str, *keys: str) -> object:
+    """Follow object keys from ``value`` (found at ``pointer``); ``None`` when one is missing.
+
+    Raises:
+        SandboxAPIError: 400 pointing at the first step that is not an object.
+    """
+    for key in keys:
+        value = as_object(value, pointer).get(key)
+        pointer = f"{pointer}/{key}"
+    return value

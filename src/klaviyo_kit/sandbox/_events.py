@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from klaviyo_kit.sandbox import _profiles
+from klaviyo_kit.sandbox import _metrics, _profiles
+from klaviyo_kit.sandbox._context import as_array, as_object, dig, optional_str
 from klaviyo_kit.sandbox._filters import matches, parse_filter, sort_key
 from klaviyo_kit.sandbox._jsonapi import (
     Reply,
-    collection,
     invalid,
     links_self,
     not_found,
+    paginate,
     relationship,
 )
 from klaviyo_kit.sandbox._metrics import metric_named
-from klaviyo_kit.sandbox._state import Record, iso, parse_time
+from klaviyo_kit.sandbox._state import IDENTIFIERS, Record, iso, parse_time
 from klaviyo_kit.sandbox._topics import topic_for
 
 if TYPE_CHECKING:
@@ -32,6 +34,10 @@ _FILTERS = {
     "timestamp": frozenset({"greater-than", "greater-or-equal", "less-than", "less-or-equal"}),
 }
 _TIME_FIELDS = frozenset({"datetime", "timestamp"})
+MAX_BULK_PROFILES = 1000
+MAX_PROPERTIES = 300
+EARLIEST = 946_684_800.0  # 2000-01-01T00:00:00Z
+LATEST_AHEAD = 366 * 24 * 3600.0
 
 
 def record_event(
@@ -122,12 +128,26 @@ def _event_field(record: Record) -> Callable[[str], object]:
     return get
 
 
-def _store(call: Call, attrs: Mapping[str, Any], profile: Record, pointer: str) -> None:
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    metric: str
+    properties: dict[str, Any]
+    when: float | None
+    value: float | None
+    unique_id: str | None
+
+
+def _parse_event(raw: object, pointer: str, now: float) -> _Parsed:
+    attrs = as_object(raw, pointer)
     props = attrs.get("properties")
     if not isinstance(props, dict):
         raise invalid("'properties' is a required field.", pointer=f"{pointer}/properties")
-    metric = ((attrs.get("metric") or {}).get("data") or {}).get("attributes") or {}
-    name = metric.get("name")
+    if len(props) > MAX_PROPERTIES:
+        raise invalid(
+            f"An event can have at most {MAX_PROPERTIES} properties.",
+            pointer=f"{pointer}/properties",
+        )
+    name = dig(attrs, pointer, "metric", "data", "attributes", "name")
     if not isinstance(name, str) or not name:
         raise invalid(
             "'name' is a required field.", pointer=f"{pointer}/metric/data/attributes/name"
@@ -138,82 +158,128 @@ def _store(call: Call, attrs: Mapping[str, Any], profile: Record, pointer: str) 
             when = parse_time(str(attrs["time"]))
         except ValueError:
             raise invalid("Invalid datetime.", pointer=f"{pointer}/time") from None
+        if not EARLIEST <= when <= now + LATEST_AHEAD:
+            raise invalid(
+                "'time' must be after 2000-01-01 and at most a year from now.",
+                pointer=f"{pointer}/time",
+            )
     value = attrs.get("value")
-    if value is not None and not isinstance(value, (int, float)):
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
         raise invalid("'value' must be a number.", pointer=f"{pointer}/value")
-    record_event(
-        call.world, profile, name, props, when=when, value=value, unique_id=attrs.get("unique_id")
-    )
+    unique_id = optional_str(attrs, "unique_id", pointer)
+    return _Parsed(name, props, when, value, unique_id)
 
 
-def _profile_for(call: Call, data: object, pointer: str) -> Record:
-    if not isinstance(data, dict):
+def _parse_profile(raw: object, pointer: str) -> tuple[dict[str, Any], str | None]:
+    if not isinstance(raw, dict):
         raise invalid("'profile' is a required field.", pointer=pointer)
-    attrs = data.get("attributes") or {}
-    if not isinstance(attrs, dict):
-        raise invalid("'attributes' must be an object.", pointer=f"{pointer}/attributes")
-    if data.get("id") is None and not any(attrs.get(n) for n in _profiles.IDENTIFIERS):
+    attrs = as_object(raw.get("attributes"), f"{pointer}/attributes")
+    profile_id = optional_str(raw, "id", pointer)
+    cleaned = _profiles.clean(attrs, f"{pointer}/attributes")
+    if profile_id is None and not any(cleaned.get(n) for n in IDENTIFIERS):
         raise invalid(
             "One of 'id', 'email', 'phone_number' or 'external_id' is required.",
             pointer=f"{pointer}/attributes",
         )
-    record, _ = _profiles.upsert(call.world, attrs, data.get("id"))
-    return record
+    return attrs, profile_id
+
+
+def _store(call: Call, profile: tuple[dict[str, Any], str | None], events: list[_Parsed]) -> None:
+    record, _ = _profiles.upsert(call.world, profile[0], profile[1])
+    for event in events:
+        record_event(
+            call.world,
+            record,
+            event.metric,
+            event.properties,
+            when=event.when,
+            value=event.value,
+            unique_id=event.unique_id,
+        )
 
 
 def create_event(call: Call) -> Reply:
     """POST /api/events: 202 with no body."""
     attrs = call.attributes("event")
-    profile_data = (attrs.get("profile") or {}).get("data")
-    profile = _profile_for(call, profile_data, "/data/attributes/profile/data")
-    _store(call, attrs, profile, "/data/attributes")
+    base = "/data/attributes"
+    profile = _parse_profile(dig(attrs, base, "profile", "data"), f"{base}/profile/data")
+    _store(call, profile, [_parse_event(attrs, base, call.now)])
     return Reply(202)
 
 
 def bulk_create_events(call: Call) -> Reply:
-    """POST /api/event-bulk-create-jobs: 202 with no body, every event stored at once."""
+    """POST /api/event-bulk-create-jobs: 202 with no body; all checked before any is stored."""
     attrs = call.attributes("event-bulk-create-job")
-    entries = (attrs.get("events-bulk-create") or {}).get("data")
     base = "/data/attributes/events-bulk-create/data"
-    if not isinstance(entries, list) or not 1 <= len(entries) <= 1000:  # noqa: PLR2004
+    entries = dig(attrs, "/data/attributes", "events-bulk-create", "data")
+    if not isinstance(entries, list) or not 1 <= len(entries) <= MAX_BULK_PROFILES:
         raise invalid("Between 1 and 1000 profiles' events are allowed.", pointer=base)
+    parsed = []
     for index, entry in enumerate(entries):
-        inner = (entry or {}).get("attributes") or {}
         pointer = f"{base}/{index}/attributes"
-        profile = _profile_for(
-            call, (inner.get("profile") or {}).get("data"), f"{pointer}/profile/data"
-        )
-        events = (inner.get("events") or {}).get("data") or []
-        for number, event in enumerate(events):
-            _store(
-                call, (event or {}).get("attributes") or {}, profile, f"{pointer}/events/{number}"
+        inner = as_object(dig(entry, f"{base}/{index}", "attributes"), pointer)
+        profile = _parse_profile(dig(inner, pointer, "profile", "data"), f"{pointer}/profile/data")
+        raw_events = as_array(dig(inner, pointer, "events", "data"), f"{pointer}/events/data")
+        events = [
+            _parse_event(
+                dig(event, f"{pointer}/events/data/{n}", "attributes"),
+                f"{pointer}/events/data/{n}/attributes",
+                call.now,
             )
+            for n, event in enumerate(raw_events)
+        ]
+        parsed.append((profile, events))
+    for profile, events in parsed:
+        _store(call, profile, events)
     return Reply(202)
 
 
+def _included(call: Call, records: list[Record]) -> list[dict[str, Any]]:
+    wanted = set(call.query.get("include", "").split(","))
+    unknown = wanted - {"", "metric", "profile", "attributions"}
+    if unknown:
+        raise invalid(f"Invalid include value(s): {sorted(unknown)}.", parameter="include")
+    included: dict[tuple[str, str], dict[str, Any]] = {}
+    for record in records:
+        if "metric" in wanted:
+            metric = call.account.metrics[record.extra["metric_id"]]
+            included.setdefault(("metric", metric.id), _metrics.render(call, metric))
+        profile = call.account.profiles.get(record.extra["profile_id"])
+        if "profile" in wanted and profile is not None:
+            included.setdefault(("profile", profile.id), _profiles.render(call, profile))
+    return list(included.values())
+
+
 def get_events(call: Call) -> Reply:
-    """GET /api/events (filter by metric, profile and time; sort by datetime)."""
+    """GET /api/events (filter by metric, profile and time; sort; ``include`` metric, profile)."""
     conditions = parse_filter(call.query.get("filter", ""), _FILTERS, _TIME_FIELDS)
     records = [r for r in call.account.events.values() if matches(conditions, _event_field(r))]
     _, descending = sort_key(call.query, frozenset({"datetime", "timestamp"}), "timestamp")
     records.sort(key=lambda r: r.created, reverse=descending)
-    return collection(
-        records,
-        lambda r: render(call, r),
-        base=call.base,
-        path=call.path,
-        query=call.query,
-        default_size=200,
-        max_size=1000,
+    page = paginate(
+        records, base=call.base, path=call.path, query=call.query, default_size=200, max_size=1000
     )
+    document: dict[str, Any] = {
+        "data": [render(call, r) for r in page.items],
+        "links": dict(page.links),
+    }
+    if call.query.get("include"):
+        document["included"] = _included(call, list(page.items))
+    return Reply(200, document)
 
 
 def get_event(call: Call) -> Reply:
-    """GET /api/events/{id}."""
+    """GET /api/events/{id} (``include`` metric, profile)."""
     record = call.account.events.get(call.params["id"])
     if record is None:
         raise not_found("event", call.params["id"])
-    return Reply(200, {"data": render(call, record), "links": links_self(call.base, call.path)})
+    document: dict[str, Any] = {
+        "data": render(call, record),
+        "links": links_self(call.base, call.path),
+    }
+    if call.query.get("include"):
+        document["included"] = _included(call, [record])
+    return Reply(200, document)
 
 
 HANDLERS: Mapping[str, Callable[[Call], Reply]] = {

@@ -46,7 +46,7 @@ class FaultPlan:
         latency: ``(low, high)`` seconds of delay added to every request.
         hang_seconds: How long a hang lasts before the server closes the connection.
 
-    Example:
+    Examples:
         >>> faults = FaultPlan(seed=7, statuses={503: 0.5}).start()
         >>> [faults.draw().status for _ in range(6)]
         [503, 0, 0, 503, 503, 503]

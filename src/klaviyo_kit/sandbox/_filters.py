@@ -55,16 +55,18 @@ class Condition:
 def _split_top(text: str) -> list[str]:
     parts: list[str] = []
     depth = 0
-    quoted = False
+    quote = ""
     start = 0
     for index, char in enumerate(text):
-        if char == '"':
-            quoted = not quoted
-        elif not quoted and char in "([":
+        if char in "\"'" and quote in {"", char}:
+            quote = "" if quote else char
+        elif quote:
+            continue
+        elif char in "([":
             depth += 1
-        elif not quoted and char in ")]":
+        elif char in ")]":
             depth -= 1
-        elif not quoted and depth == 0 and char == ",":
+        elif depth == 0 and char == ",":
             parts.append(text[start:index])
             start = index + 1
     parts.append(text[start:])
@@ -75,7 +77,7 @@ def _value(raw: str, field: str, time_fields: frozenset[str]) -> object:
     raw = raw.strip()
     if field in time_fields:
         try:
-            return parse_time(raw.strip('"'))
+            return parse_time(raw.strip("\"'"))
         except ValueError:
             raise invalid(f"Invalid date '{raw}' for {field}.", parameter="filter") from None
     if raw.startswith("["):
@@ -83,6 +85,8 @@ def _value(raw: str, field: str, time_fields: frozenset[str]) -> object:
         return [_value(item, field, time_fields) for item in items]
     if raw in {"true", "false", "null"}:
         return json.loads(raw)
+    if len(raw) > 1 and raw[0] == raw[-1] == "'":
+        return raw[1:-1]
     if raw.startswith('"'):
         try:
             return json.loads(raw)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from klaviyo_kit.sandbox import _lists, _profiles
+from klaviyo_kit.sandbox._context import as_array, dig
 from klaviyo_kit.sandbox._jsonapi import (
     Reply,
     SandboxAPIError,
@@ -24,14 +25,20 @@ if TYPE_CHECKING:
 MAX_PROFILES = 10_000
 _EXPIRY = 7 * 24 * 3600
 _BASE = "/data/attributes/profiles/data"
+_LISTS = "/data/relationships/lists/data"
 
 
 def _run(world: World, job: Record) -> None:
     errors: list[dict[str, Any]] = job.extra["errors"]
     for index, entry in enumerate(job.extra["payload"]):
-        attrs = entry.get("attributes") or {}
+        attrs = entry.get("attributes") if isinstance(entry, dict) else None
         try:
-            record, _ = _profiles.upsert(world, attrs, entry.get("id"))
+            if not isinstance(attrs, dict):
+                raise invalid("'attributes' must be an object.", pointer="/data/attributes")
+            profile_id = entry.get("id")
+            record, _ = _profiles.upsert(
+                world, attrs, profile_id if isinstance(profile_id, str) else None
+            )
         except SandboxAPIError as error:
             pointer = (error.pointer or "/data/attributes").replace("/data", f"{_BASE}/{index}", 1)
             errors.append(
@@ -41,7 +48,7 @@ def _run(world: World, job: Record) -> None:
                     "title": error.title,
                     "detail": error.detail,
                     "source": {"pointer": pointer},
-                    "original_payload": attrs,
+                    "original_payload": attrs if isinstance(attrs, dict) else {},
                 }
             )
             continue
@@ -94,11 +101,11 @@ def render(call: Call, job: Record) -> dict[str, Any]:
 def bulk_import_profiles(call: Call) -> Reply:
     """POST /api/profile-bulk-import-jobs: 202 with a queued job."""
     data = call.data("profile-bulk-import-job")
-    profiles = ((data.get("attributes") or {}).get("profiles") or {}).get("data")
+    profiles = dig(data, "/data", "attributes", "profiles", "data")
     if not isinstance(profiles, list) or not 1 <= len(profiles) <= MAX_PROFILES:
         raise invalid("Between 1 and 10000 profiles are allowed per job.", pointer=_BASE)
-    lists = ((data.get("relationships") or {}).get("lists") or {}).get("data") or []
-    list_ids = [str(item.get("id")) for item in lists if isinstance(item, dict)]
+    lists = as_array(dig(data, "/data", "relationships", "lists", "data"), _LISTS)
+    list_ids = [str(dig(item, f"{_LISTS}/{n}", "id")) for n, item in enumerate(lists)]
     for index, list_id in enumerate(list_ids):
         if list_id not in call.account.lists:
             raise invalid(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from klaviyo_kit.sandbox._context import optional_str
+from klaviyo_kit.sandbox._context import as_array, dig, optional_str
 from klaviyo_kit.sandbox._filters import matches, parse_filter, sort_key
 from klaviyo_kit.sandbox._jsonapi import (
     Reply,
@@ -15,16 +15,17 @@ from klaviyo_kit.sandbox._jsonapi import (
     not_found,
     relationship,
 )
-from klaviyo_kit.sandbox._state import Record, iso
+from klaviyo_kit.sandbox._state import IDENTIFIERS, Record, iso
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from klaviyo_kit.sandbox._context import Call, World
+    from klaviyo_kit.sandbox._filters import Condition
     from klaviyo_kit.sandbox._state import Account
 
 _POINTER = "/data/attributes"
-IDENTIFIERS = ("email", "phone_number", "external_id")
+_UNSET = "/data/meta/patch_properties/unset"
 _TEXT_FIELDS = (
     *IDENTIFIERS,
     "first_name",
@@ -123,24 +124,25 @@ def render(call: Call, record: Record) -> dict[str, Any]:
     }
 
 
-def _clean(attrs: Mapping[str, Any]) -> dict[str, Any]:
+def clean(attrs: Mapping[str, Any], pointer: str = _POINTER) -> dict[str, Any]:
+    """Check profile attributes (400 pointing under ``pointer``) and keep the known ones."""
     cleaned: dict[str, Any] = {}
     for name in _TEXT_FIELDS:
         if name in attrs:
-            cleaned[name] = optional_str(attrs, name, _POINTER)
+            cleaned[name] = optional_str(attrs, name, pointer)
     email = cleaned.get("email")
     if email is not None and ("@" not in email or email.startswith("@") or " " in email):
-        raise invalid(f"Invalid email address: {email}", pointer=f"{_POINTER}/email")
+        raise invalid(f"Invalid email address: {email}", pointer=f"{pointer}/email")
     phone = cleaned.get("phone_number")
     if phone is not None and not (phone.startswith("+") and phone[1:].isdigit()):
         raise invalid(
             f"Invalid phone number format (Example of a valid format: +12345678901): {phone}",
-            pointer=f"{_POINTER}/phone_number",
+            pointer=f"{pointer}/phone_number",
         )
     for name in ("location", "properties"):
         if name in attrs and attrs[name] is not None:
             if not isinstance(attrs[name], dict):
-                raise invalid(f"'{name}' must be an object.", pointer=f"{_POINTER}/{name}")
+                raise invalid(f"'{name}' must be an object.", pointer=f"{pointer}/{name}")
             cleaned[name] = dict(attrs[name])
     return cleaned
 
@@ -159,14 +161,16 @@ def _duplicate(account: Account, attrs: Mapping[str, Any], own_id: str | None) -
             )
 
 
-def _apply(record: Record, attrs: Mapping[str, Any], now: float) -> None:
+def _apply(account: Account, record: Record, attrs: Mapping[str, Any], now: float) -> None:
+    changes: dict[str, Any] = {}
     for name, value in attrs.items():
         if name in {"location", "properties"}:
             merged = dict(record.attributes.get(name, {}))
             merged.update(value)
-            record.attributes[name] = merged
+            changes[name] = merged
         else:
-            record.attributes[name] = value
+            changes[name] = value
+    account.store_profile(record, changes)
     record.updated = now
 
 
@@ -174,8 +178,7 @@ def new_profile(world: World, attrs: Mapping[str, Any]) -> Record:
     """Store a new profile from cleaned attributes (no duplicate check)."""
     now = world.clock()
     record = Record(world.ids.ulid(now), {}, now, now)
-    _apply(record, attrs, now)
-    world.account.profiles[record.id] = record
+    _apply(world.account, record, attrs, now)
     return record
 
 
@@ -190,7 +193,7 @@ def upsert(
     Returns:
         The record and whether it was created.
     """
-    attrs = _clean(raw)
+    attrs = clean(raw)
     account = world.account
     record = account.profiles.get(profile_id) if profile_id else None
     for name in IDENTIFIERS:
@@ -203,14 +206,30 @@ def upsert(
             )
         return new_profile(world, attrs), True
     _duplicate(account, attrs, record.id)
-    _apply(record, attrs, world.clock())
+    _apply(account, record, attrs, world.clock())
     return record, False
+
+
+def _candidates(account: Account, conditions: list[Condition]) -> list[Record]:
+    """Narrow by an identifier condition through the index; otherwise every profile."""
+    for cond in conditions:
+        values = cond.value if cond.operator == "any" else [cond.value]
+        if cond.field in {"id", *IDENTIFIERS} and isinstance(values, list):
+            found = (
+                account.profiles.get(str(v))
+                if cond.field == "id"
+                else account.find_profile(cond.field, v)
+                for v in values
+            )
+            return list({r.id: r for r in found if r is not None}.values())
+    return list(account.profiles.values())
 
 
 def get_profiles(call: Call) -> Reply:
     """GET /api/profiles."""
     conditions = parse_filter(call.query.get("filter", ""), _FILTERS, _TIME_FIELDS)
-    records = [r for r in call.account.profiles.values() if matches(conditions, profile_field(r))]
+    candidates = _candidates(call.account, conditions)
+    records = [r for r in candidates if matches(conditions, profile_field(r))]
     if "sort" in call.query:
         field, descending = sort_key(call.query, _SORTS, "id")
         records.sort(key=lambda r: str(profile_field(r)(field) or ""), reverse=descending)
@@ -234,7 +253,7 @@ def get_profile(call: Call) -> Reply:
 
 def create_profile(call: Call) -> Reply:
     """POST /api/profiles: 201, or 409 ``duplicate_profile`` with the existing id."""
-    attrs = _clean(call.attributes("profile"))
+    attrs = clean(call.attributes("profile"))
     if not any(attrs.get(name) for name in IDENTIFIERS):
         raise invalid(
             "One of 'email', 'phone_number' or 'external_id' is required.", pointer=_POINTER
@@ -256,19 +275,23 @@ def update_profile(call: Call) -> Reply:
             "The id in the body does not match the id in the path.",
             pointer="/data/id",
         )
-    attrs = _clean(call.attributes("profile"))
+    attrs = clean(call.attributes("profile"))
     _duplicate(call.account, attrs, record.id)
-    _apply(record, attrs, call.now)
-    unset = ((data.get("meta") or {}).get("patch_properties") or {}).get("unset")
-    for name in [unset] if isinstance(unset, str) else unset or []:
-        record.attributes.get("properties", {}).pop(name, None)
+    _apply(call.account, record, attrs, call.now)
+    unset = dig(data, "/data", "meta", "patch_properties", "unset")
+    names = [unset] if isinstance(unset, str) else as_array(unset, _UNSET)
+    properties = dict(record.attributes.get("properties", {}))
+    for name in names:
+        properties.pop(str(name), None)
+    record.attributes["properties"] = properties
     return Reply(200, {"data": render(call, record), "links": links_self(call.base, call.path)})
 
 
 def create_or_update_profile(call: Call) -> Reply:
     """POST /api/profile-import: 201 when created, 200 when updated."""
     data = call.data("profile")
-    record, created = upsert(call.world, call.attributes("profile"), data.get("id"))
+    profile_id = optional_str(data, "id", "/data")
+    record, created = upsert(call.world, call.attributes("profile"), profile_id)
     return Reply(
         201 if created else 200,
         {"data": render(call, record), "links": links_self(call.base, call.path)},

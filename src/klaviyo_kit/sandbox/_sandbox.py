@@ -7,25 +7,12 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from klaviyo_kit.sandbox import (
-    _accounts,
-    _aggregates,
-    _campaigns,
-    _consent,
-    _events,
-    _imports,
-    _lists,
-    _metrics,
-    _profiles,
-    _segments,
-    _sends,
-    _templates,
-    _webhook_api,
-)
+from klaviyo_kit.sandbox import _consent, _imports, _sends
 from klaviyo_kit.sandbox._app import App, HttpResponse
 from klaviyo_kit.sandbox._context import World
 from klaviyo_kit.sandbox._events import record_event
 from klaviyo_kit.sandbox._faults import Fault, FaultPlan, FaultSequence
+from klaviyo_kit.sandbox._handlers import HANDLERS
 from klaviyo_kit.sandbox._limits import WindowCounter
 from klaviyo_kit.sandbox._pages import fault_response
 from klaviyo_kit.sandbox._server import SandboxServer
@@ -40,24 +27,8 @@ if TYPE_CHECKING:
 
     import httpx
 
-    from klaviyo_kit.sandbox._context import Call
-    from klaviyo_kit.sandbox._jsonapi import Reply
 
-_HANDLERS: Mapping[str, Callable[[Call], Reply]] = {
-    **_accounts.HANDLERS,
-    **_profiles.HANDLERS,
-    **_events.HANDLERS,
-    **_metrics.HANDLERS,
-    **_aggregates.HANDLERS,
-    **_lists.HANDLERS,
-    **_segments.HANDLERS,
-    **_templates.HANDLERS,
-    **_campaigns.HANDLERS,
-    **_sends.HANDLERS,
-    **_imports.HANDLERS,
-    **_consent.HANDLERS,
-    **_webhook_api.HANDLERS,
-}
+_NO_FAULT = Fault()
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +87,7 @@ class Sandbox:
         self._outbox = WebhookOutbox(self._world, transport=webhook_transport)
         self._world.emit = self._outbox.emit
         counter = WindowCounter(clock, time_scale=time_scale) if rate_limits else None
-        self._app = App(self._world, _HANDLERS, counter, api_key=api_key, time_scale=time_scale)
+        self._app = App(self._world, HANDLERS, counter, api_key=api_key, time_scale=time_scale)
         self._faults: FaultSequence | None = None
         self.faults_seen: list[Fault] = []
         self.set_faults(faults)
@@ -174,7 +145,7 @@ class Sandbox:
         base: str,
     ) -> Exchange:
         """Answer one request through the fault plan (used by the transport and the server)."""
-        fault = self._faults.draw() if self._faults is not None else Fault()
+        fault = self._faults.draw() if self._faults is not None else _NO_FAULT
         self.faults_seen.append(fault)
         if fault.latency:
             self.sleep(fault.latency)
@@ -250,7 +221,7 @@ class Sandbox:
         topic: str,
         *,
         campaign_id: str | None = None,
-        properties: Mapping[str, Any] | None = None,
+        properties: Mapping[str, object] | None = None,
     ) -> str:
         """Record engagement as Klaviyo would, e.g. "profile X opened campaign Y".
 

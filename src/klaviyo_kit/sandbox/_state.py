@@ -10,6 +10,7 @@ from typing import Any
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _SHORT = string.ascii_letters + string.digits
+IDENTIFIERS = ("email", "phone_number", "external_id")
 
 
 def iso(epoch: float) -> str:
@@ -50,18 +51,48 @@ class Ids:
 
 @dataclass
 class Record:
-    """One stored resource: its id, JSON:API attributes and bookkeeping times."""
+    """One stored resource.
+
+    Attributes:
+        id: The resource id.
+        attributes: Its JSON:API attributes as stored (profiles: ``email``, ``properties``, …).
+        created: Creation time, epoch seconds (for events: the event time).
+        updated: Last change, epoch seconds.
+        extra: Sandbox bookkeeping (relationships, consent, job payloads).
+    """
 
     id: str
     attributes: dict[str, Any]
     created: float
     updated: float
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
 @dataclass
 class Account:
-    """Everything one Klaviyo account holds, keyed by resource id (insertion-ordered)."""
+    """Everything one Klaviyo account holds, keyed by resource id in insertion order.
+
+    Read it in tests; change it through the API so that Klaviyo's rules apply.
+
+    Attributes:
+        id: The 6-character account id (also its public API key).
+        profiles: Profiles by id.
+        metrics: Metrics by id.
+        events: Events by id.
+        event_keys: ``(profile id, metric id, unique_id)`` → event id, for dedupe.
+        lists: Lists by id.
+        list_members: List id → ``{profile id: joined at}``.
+        segments: Segments by id.
+        segment_members: Segment id → fixed ``{profile id: joined at}``.
+        campaigns: Campaigns by id.
+        audiences: Campaign audiences by id.
+        messages: Campaign messages by id.
+        templates: Templates by id.
+        send_jobs: Campaign send jobs by campaign id.
+        import_jobs: Profile bulk import jobs by id.
+        suppression_jobs: Suppression and unsuppression jobs by id.
+        webhooks: Webhook subscriptions by id (secrets in ``extra``).
+    """
 
     id: str
     profiles: dict[str, Record] = field(default_factory=dict)
@@ -80,12 +111,30 @@ class Account:
     import_jobs: dict[str, Record] = field(default_factory=dict)
     suppression_jobs: dict[str, Record] = field(default_factory=dict)
     webhooks: dict[str, Record] = field(default_factory=dict)
+    profile_index: dict[tuple[str, object], str] = field(default_factory=dict)
 
     def find_profile(self, field_name: str, value: object) -> Record | None:
-        """Return the profile whose attribute equals ``value`` (``None`` never matches)."""
+        """Return the profile whose identifier equals ``value`` (``None`` never matches).
+
+        Args:
+            field_name: ``email``, ``phone_number`` or ``external_id``.
+            value: The identifier.
+
+        Returns:
+            The profile, or ``None``.
+        """
         if value is None:
             return None
-        for record in self.profiles.values():
-            if record.attributes.get(field_name) == value:
-                return record
-        return None
+        profile_id = self.profile_index.get((field_name, value))
+        return self.profiles.get(profile_id) if profile_id is not None else None
+
+    def store_profile(self, record: Record, changes: dict[str, Any]) -> None:
+        """Apply attribute changes to a stored (or new) profile and keep the identifier index."""
+        for name in IDENTIFIERS:
+            if name in changes and record.attributes.get(name) is not None:
+                self.profile_index.pop((name, record.attributes[name]), None)
+        record.attributes.update(changes)
+        for name in IDENTIFIERS:
+            if record.attributes.get(name) is not None:
+                self.profile_index[name, record.attributes[name]] = record.id
+        self.profiles[record.id] = record

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from klaviyo_kit.sandbox._context import optional_str, require_str
-from klaviyo_kit.sandbox._jsonapi import Reply, invalid, links_self, not_found
+from klaviyo_kit.sandbox._context import as_object, optional_str, require_str
+from klaviyo_kit.sandbox._filters import matches, parse_filter, sort_key
+from klaviyo_kit.sandbox._jsonapi import (
+    Reply,
+    SandboxAPIError,
+    collection,
+    invalid,
+    links_self,
+    not_found,
+)
 from klaviyo_kit.sandbox._state import Record, iso
 
 if TYPE_CHECKING:
@@ -14,6 +22,12 @@ if TYPE_CHECKING:
     from klaviyo_kit.sandbox._context import Call
 
 _POINTER = "/data/attributes"
+_FILTERS = {
+    "id": frozenset({"equals", "any"}),
+    "name": frozenset({"equals", "any"}),
+    "created": frozenset({"greater-than", "less-than", "greater-or-equal", "less-or-equal"}),
+    "updated": frozenset({"greater-than", "less-than", "greater-or-equal", "less-or-equal"}),
+}
 _EDITORS = frozenset({"CODE", "SYSTEM_DRAGGABLE", "USER_DRAGGABLE", "SIMPLE"})
 
 
@@ -66,15 +80,82 @@ def create_template(call: Call) -> Reply:
     return Reply(201, {"data": render(call, record), "links": links_self(call.base, call.path)})
 
 
-def get_template(call: Call) -> Reply:
-    """GET /api/templates/{id}."""
+def _find(call: Call) -> Record:
     record = call.account.templates.get(call.params["id"])
     if record is None:
         raise not_found("template", call.params["id"])
+    return record
+
+
+def get_template(call: Call) -> Reply:
+    """GET /api/templates/{id}."""
+    record = _find(call)
     return Reply(200, {"data": render(call, record), "links": links_self(call.base, call.path)})
 
 
+def get_templates(call: Call) -> Reply:
+    """GET /api/templates (filter on name or id; sort by name, created or updated)."""
+    conditions = parse_filter(
+        call.query.get("filter", ""), _FILTERS, frozenset({"created", "updated"})
+    )
+    records = [r for r in call.account.templates.values() if matches(conditions, _field(r))]
+    if "sort" in call.query:
+        field, descending = sort_key(
+            call.query, frozenset({"id", "name", "created", "updated"}), "id"
+        )
+        records.sort(key=lambda r: str(_field(r)(field)), reverse=descending)
+    return collection(
+        records,
+        lambda r: render(call, r),
+        base=call.base,
+        path=call.path,
+        query=call.query,
+        default_size=10,
+        max_size=10,
+    )
+
+
+def _field(record: Record) -> Callable[[str], object]:
+    def get(name: str) -> object:
+        if name in {"created", "updated"}:
+            return getattr(record, name)
+        return record.id if name == "id" else record.attributes.get(name)
+
+    return get
+
+
+def update_template(call: Call) -> Reply:
+    """PATCH /api/templates/{id}."""
+    record = _find(call)
+    data = call.data("template")
+    if data.get("id") != record.id:
+        raise SandboxAPIError(
+            409,
+            "conflict",
+            "Conflict.",
+            "The id in the body does not match the path.",
+            pointer="/data/id",
+        )
+    raw = call.attributes("template")
+    for name in ("name", "html", "text", "amp"):
+        if raw.get(name) is not None:
+            record.attributes[name] = optional_str(raw, name, _POINTER)
+    if raw.get("definition") is not None:
+        record.attributes["definition"] = as_object(raw["definition"], f"{_POINTER}/definition")
+    record.updated = call.now
+    return Reply(200, {"data": render(call, record), "links": links_self(call.base, call.path)})
+
+
+def delete_template(call: Call) -> Reply:
+    """DELETE /api/templates/{id}: 204."""
+    del call.account.templates[_find(call).id]
+    return Reply(204)
+
+
 HANDLERS: Mapping[str, Callable[[Call], Reply]] = {
+    "get_templates": get_templates,
+    "update_template": update_template,
+    "delete_template": delete_template,
     "create_template": create_template,
     "get_template": get_template,
 }

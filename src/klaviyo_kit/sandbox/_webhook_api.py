@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from klaviyo_kit.sandbox._context import optional_str, require_str
+from klaviyo_kit.sandbox._context import dig, optional_str, require_str
 from klaviyo_kit.sandbox._jsonapi import (
     Reply,
     SandboxAPIError,
@@ -71,17 +71,17 @@ def check_url(url: str, pointer: str) -> None:
 
 
 def _topic_ids(call: Call, data: Mapping[str, Any], *, required: bool) -> list[str] | None:
-    rel = (data.get("relationships") or {}).get("webhook-topics")
+    rel = dig(data, "/data", "relationships", "webhook-topics")
     pointer = "/data/relationships/webhook-topics/data"
     if rel is None and not required:
         return None
-    items = (rel or {}).get("data")
+    items = dig(rel, "/data/relationships/webhook-topics", "data")
     if not isinstance(items, list) or not items:
         raise invalid("At least one webhook topic is required.", pointer=pointer)
     known = set(topics(call.account))
     ids = []
     for index, item in enumerate(items):
-        topic = str((item or {}).get("id"))
+        topic = str(dig(item, f"{pointer}/{index}", "id"))
         if topic not in known:
             raise invalid(f"Unknown webhook topic {topic}.", pointer=f"{pointer}/{index}/id")
         ids.append(topic)

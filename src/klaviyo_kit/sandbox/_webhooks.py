@@ -76,7 +76,7 @@ class WebhookOutbox:
         self._transport = transport
         self._timeout = timeout
         self._pending: list[tuple[Record, str, bytes, dict[str, str]]] = []
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self.receivers: dict[str, Callable[[WebhookDelivery], object]] = {}
         self.sent: list[WebhookDelivery] = []
 
@@ -113,9 +113,9 @@ class WebhookOutbox:
         """Send everything queued; return the deliveries in the order they were made."""
         with self._lock:
             pending, self._pending = self._pending, []
-            done = [
-                self._send(hook, topic, body, headers) for hook, topic, body, headers in pending
-            ]
+        # Sent outside the lock: a receiver may call the sandbox back before it answers.
+        done = [self._send(hook, topic, body, headers) for hook, topic, body, headers in pending]
+        with self._lock:
             self.sent.extend(done)
         return done
 

@@ -1,0 +1,47 @@
+"""Every modelled operation's handler, keyed by the SDK's canonical operation name."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from klaviyo_kit.sandbox import (
+    _accounts,
+    _aggregates,
+    _campaign_parts,
+    _campaigns,
+    _consent,
+    _events,
+    _imports,
+    _lists,
+    _merges,
+    _metrics,
+    _profiles,
+    _segments,
+    _sends,
+    _templates,
+    _webhook_api,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from klaviyo_kit.sandbox._context import Call
+    from klaviyo_kit.sandbox._jsonapi import Reply
+
+HANDLERS: Mapping[str, Callable[[Call], Reply]] = {
+    **_accounts.HANDLERS,
+    **_profiles.HANDLERS,
+    **_events.HANDLERS,
+    **_merges.HANDLERS,
+    **_metrics.HANDLERS,
+    **_aggregates.HANDLERS,
+    **_lists.HANDLERS,
+    **_segments.HANDLERS,
+    **_templates.HANDLERS,
+    **_campaigns.HANDLERS,
+    **_campaign_parts.HANDLERS,
+    **_sends.HANDLERS,
+    **_imports.HANDLERS,
+    **_consent.HANDLERS,
+    **_webhook_api.HANDLERS,
+}
