@@ -168,7 +168,8 @@ class _ProfilesLogic:
             try:
                 attrs = coerce(ProfileInput, row, f"rows[{index}]").attributes()
             except InvalidInputError as exc:
-                report.add_error(RowError(index, exc.field, exc.problem))
+                where = exc.field if exc.field.startswith("rows[") else f"rows[{index}]"
+                report.add_error(RowError(index, where, exc.problem))
                 continue
             item: JsonDict = {"type": "profile", "attributes": attrs}
             item_size = json_size(item) + 1
