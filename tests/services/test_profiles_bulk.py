@@ -41,7 +41,7 @@ def test_chunks_at_5_mb(client: KlaviyoClient, recorder):
 
 
 def test_invalid_rows_are_reported_not_sent(client: KlaviyoClient, sandbox: Sandbox):
-    data = [
+    data: list[dict[str, object]] = [
         {"email": "ok1@example.com"},
         {"email": "not-an-email"},
         {"first_name": "no identifier"},
