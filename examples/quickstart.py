@@ -20,6 +20,7 @@ from klaviyo_kit import KlaviyoClient, KlaviyoSettings
 from klaviyo_kit.services import EmailContent
 
 SANDBOX_KEY = "pk_" + "sandbox" * 5
+BIG_SPENDER = 100
 
 
 def open_client(stack: ExitStack) -> tuple[KlaviyoClient, Any]:
@@ -31,7 +32,7 @@ def open_client(stack: ExitStack) -> tuple[KlaviyoClient, Any]:
     sandbox = Sandbox(seed=42)
     sandbox.add_segment(
         "Big spenders",
-        where=lambda profile: float(profile.get("properties", {}).get("lifetime_value", 0)) >= 100,
+        where=lambda p: float(p.get("properties", {}).get("lifetime_value", 0)) >= BIG_SPENDER,
     )
     client = KlaviyoClient(KlaviyoSettings(private_key=SANDBOX_KEY), transport=sandbox.transport())
     return stack.enter_context(client), sandbox
