@@ -102,18 +102,18 @@ def main() -> int:
         )
         assert campaign.id is not None
         # No service wraps templates yet: any SDK operation is one call away, same pipeline.
-        template: Any = client.sdk.templates.create_template(
-            {
-                "data": {
-                    "type": "template",
-                    "attributes": {
-                        "name": "Welcome",
-                        "editor_type": "CODE",
-                        "html": "<html><body><p>Hello {{ first_name }}!</p></body></html>",
-                    },
-                }
+        # The SDK accepts the JSON:API body as a dict (it validates it into its own model).
+        body: Any = {
+            "data": {
+                "type": "template",
+                "attributes": {
+                    "name": "Welcome",
+                    "editor_type": "CODE",
+                    "html": "<html><body><p>Hello {{ first_name }}!</p></body></html>",
+                },
             }
-        )
+        }
+        template: Any = client.sdk.templates.create_template(body)
         client.campaigns.assign_template(campaign.id, template["data"]["id"])
         job = client.campaigns.send(campaign.id)
         done = client.campaigns.wait_until_sent(campaign.id, first_delay=0.1, timeout=60)
