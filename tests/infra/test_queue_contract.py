@@ -185,6 +185,53 @@ def test_max_attempts_moves_an_item_to_dead_letters(backend):
     assert queue.enqueue("new", key="k9") != item_id, "a dead letter frees its key"
 
 
+def test_nack_dead_buries_at_once_with_the_reason(backend):
+    queue = backend.make(max_attempts=5)
+    item_id = queue.enqueue({"event": "bad"}, key="k-dead")
+    keep = queue.enqueue("fine")
+    [item, other] = queue.reserve(visibility_timeout=30, max_items=2)
+    assert queue.nack(item.receipt, error="400: value is not a number", dead=True)
+    assert not queue.nack(item.receipt, error="again", dead=True), "the receipt is spent"
+    assert queue.size() == 1
+    [dead] = queue.dead_letters()
+    assert (dead.id, dead.payload, dead.error, dead.attempts, dead.key) == (
+        item_id,
+        {"event": "bad"},
+        "400: value is not a number",
+        1,
+        "k-dead",
+    )
+    backend.advance(TICK)
+    assert queue.reserve(visibility_timeout=30) == [], "a dead letter is never handed out"
+    assert queue.enqueue("new", key="k-dead") != item_id, "a dead letter frees its key"
+    assert queue.ack(other.receipt)
+    assert other.id == keep
+    assert queue.replay_dead_letters([item_id]) == 1
+    [back] = [i for i in queue.reserve(visibility_timeout=30, max_items=5) if i.id == item_id]
+    assert back.attempts == 1
+
+
+def test_nack_refuses_a_retry_delay_for_a_dead_letter(backend):
+    queue = backend.make()
+    queue.enqueue("job")
+    [item] = queue.reserve(visibility_timeout=30)
+    with pytest.raises(ValueError, match="retry_in and dead"):
+        queue.nack(item.receipt, error="e", retry_in=1, dead=True)
+    assert queue.dead_letters() == []
+    assert queue.ack(item.receipt), "the refused nack changed nothing"
+
+
+def test_a_stale_dead_nack_changes_nothing(backend):
+    queue = backend.make()
+    queue.enqueue("job")
+    [first] = queue.reserve(visibility_timeout=TICK)
+    backend.advance(TICK)
+    [second] = queue.reserve(visibility_timeout=30)
+    assert not queue.nack(first.receipt, error="late", dead=True)
+    assert queue.dead_letters() == []
+    assert queue.ack(second.receipt)
+
+
 def test_a_worker_that_never_answers_dead_letters_the_item(backend):
     queue = backend.make(max_attempts=1)
     queue.enqueue("poison")

@@ -123,7 +123,7 @@ def raw_event(email: str, metric: str = "Clicked", **attributes: Any) -> dict[st
 
 
 def test_an_event_klaviyo_rejects_lands_in_dead_letters_with_the_reason(client, sandbox):
-    queue = MemoryQueue(max_attempts=3)
+    queue = MemoryQueue(max_attempts=5)
     for i in range(3):
         queue.enqueue(raw_event(f"u{i}@example.com"))
     queue.enqueue(raw_event("bad@example.com", metric=""))  # Klaviyo: 400 naming this event
@@ -134,13 +134,14 @@ def test_an_event_klaviyo_rejects_lands_in_dead_letters_with_the_reason(client, 
     assert dead.payload == raw_event("bad@example.com", metric="")
     assert "Klaviyo API 400" in dead.error
     assert "name" in dead.error
+    assert dead.attempts == 1, "a permanent failure is buried at once, not retried"
     assert len(sandbox.account.events) == 4  # every other event got through
     assert sender.stats.dead_lettered == 1
     sender.close()
 
 
 def test_an_event_the_sdk_refuses_lands_in_dead_letters_with_the_reason(client, sandbox):
-    queue = MemoryQueue(max_attempts=3)
+    queue = MemoryQueue(max_attempts=5)
     sender = client.events.background(queue)
     for i in range(3):
         sender.track("Clicked", f"u{i}@example.com")
@@ -151,30 +152,34 @@ def test_an_event_the_sdk_refuses_lands_in_dead_letters_with_the_reason(client, 
     assert dead.payload == raw_event("bad@example.com", value="twelve")
     assert "rejected by the SDK before sending" in dead.error
     assert "value" in dead.error
+    assert dead.attempts == 1
     assert len(sandbox.account.events) == 4
     sender.close()
 
 
 def test_an_unreadable_payload_is_dead_lettered(client):
-    queue = MemoryQueue(max_attempts=2)
+    queue = MemoryQueue(max_attempts=5)
     sender = client.events.background(queue)
     queue.enqueue(["not", "an", "event"])
     assert sender.flush(timeout=30)
     [dead] = sender.dead_letters()
     assert "not prepared event attributes" in dead.error
+    assert dead.attempts == 1
     sender.close()
 
 
 def test_an_authentication_failure_dead_letters_the_batch_for_replay():
     sandbox = Sandbox(seed=1, api_key="pk_" + "b" * 34)
     with KlaviyoClient(KlaviyoSettings(private_key=KEY), transport=sandbox.transport()) as client:
-        sender = client.events.background(MemoryQueue(max_attempts=2))
+        sender = client.events.background(MemoryQueue(max_attempts=5))
         sender.track("Clicked", "ada@example.com")
         sender.track("Clicked", "bob@example.com")
         assert sender.flush(timeout=30)
         dead = sender.dead_letters()
         assert len(dead) == 2
         assert all("401" in letter.error for letter in dead)
+        assert [letter.attempts for letter in dead] == [1, 1]
+        assert sender.stats.requests == 1, "a permanent failure is not sent again"
 
 
 def test_transient_failures_are_retried_until_they_succeed(client, sandbox):
@@ -368,7 +373,7 @@ def redis_queue() -> Iterator[Any]:
     except redis.RedisError as exc:
         pytest.skip(f"Redis at {REDIS_URL} is not reachable: {exc}")
     prefix = f"kk-events-test-{uuid.uuid4().hex}"
-    queue = RedisQueue(REDIS_URL, prefix=prefix, max_attempts=2)
+    queue = RedisQueue(REDIS_URL, prefix=prefix, max_attempts=5)
     yield queue
     queue.close()
     keys = list(connection.scan_iter(match=f"{{{prefix}*"))
@@ -387,4 +392,5 @@ def test_background_mode_over_a_redis_queue(client, sandbox, redis_queue):
     assert len(sandbox.account.events) == 50
     [dead] = sender.dead_letters()
     assert "'name' is a required field" in dead.error
+    assert dead.attempts == 1, "buried at once by nack(dead=True), not after five attempts"
     sender.close()

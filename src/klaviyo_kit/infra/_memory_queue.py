@@ -16,6 +16,7 @@ from klaviyo_kit.infra._queue import (
     DeadLetter,
     Reserved,
     RetryDelay,
+    check_nack_args,
     check_queue_args,
     check_reserve_args,
     queue_full,
@@ -185,14 +186,21 @@ class MemoryQueue:
         heapq.heapify(live)
         self._heap = live
 
-    def nack(self, receipt: str, *, error: str, retry_in: float | None = None) -> bool:
-        """Report a failure: retry later, or dead-letter the item at ``max_attempts``."""
+    def nack(
+        self, receipt: str, *, error: str, retry_in: float | None = None, dead: bool = False
+    ) -> bool:
+        """Report a failure: retry later, or dead-letter the item (now if ``dead``).
+
+        Raises:
+            ValueError: If both ``retry_in`` and ``dead`` are given.
+        """
+        check_nack_args(retry_in, dead)
         with self._lock:
             item = self._reserved(receipt)
             if item is None:
                 return False
             now = self._clock()
-            if item.attempts >= self._max_attempts:
+            if dead or item.attempts >= self._max_attempts:
                 self._bury(item, error, now)
                 return True
             delay = (

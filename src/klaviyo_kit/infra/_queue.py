@@ -2,8 +2,8 @@
 
 A worker reserves items for a visibility timeout, then acks each one it finished or nacks it with
 the error. An item whose worker died comes back when its visibility timeout ends. After
-``max_attempts`` reservations an item becomes a dead letter that keeps its payload, last error and
-attempt count until it is replayed or purged.
+``max_attempts`` reservations, or at once when a nack says ``dead=True``, an item becomes a
+dead letter that keeps its payload, last error and attempt count until it is replayed or purged.
 """
 
 from __future__ import annotations
@@ -93,11 +93,19 @@ class JobQueue(Protocol):
         """Finish a reserved item; ``False`` if the receipt is stale (nothing changes)."""
         ...
 
-    def nack(self, receipt: str, *, error: str, retry_in: float | None = None) -> bool:
-        """Report a failure: retry after ``retry_in`` seconds, or dead-letter at max attempts.
+    def nack(
+        self, receipt: str, *, error: str, retry_in: float | None = None, dead: bool = False
+    ) -> bool:
+        """Report a failure: retry after ``retry_in`` seconds, or dead-letter the item.
+
+        The item becomes a dead letter with ``error`` at once when ``dead`` is true (a failure
+        that no retry can fix), else when this was its ``max_attempts``-th reservation.
 
         Returns:
             ``False`` if the receipt is stale (nothing changes), else ``True``.
+
+        Raises:
+            ValueError: If both ``retry_in`` and ``dead`` are given.
         """
         ...
 
@@ -158,6 +166,16 @@ def check_queue_args(max_size: int | None, block_timeout: float | None, max_atte
         raise ValueError(f"block_timeout must not be negative, got {block_timeout!r}")
     if max_attempts < 1:
         raise ValueError(f"max_attempts must be at least 1, got {max_attempts!r}")
+
+
+def check_nack_args(retry_in: float | None, dead: bool) -> None:  # noqa: FBT001
+    """Reject a nack that asks for a retry and a dead letter at once.
+
+    Raises:
+        ValueError: If ``retry_in`` is given with ``dead=True``.
+    """
+    if dead and retry_in is not None:
+        raise ValueError("retry_in and dead=True exclude each other: a dead letter is not retried")
 
 
 def split_receipt(receipt: str) -> tuple[str, str]:

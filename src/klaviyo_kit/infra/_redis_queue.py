@@ -13,6 +13,7 @@ from klaviyo_kit.infra._queue import (
     DeadLetter,
     Reserved,
     RetryDelay,
+    check_nack_args,
     check_queue_args,
     check_reserve_args,
     queue_full,
@@ -139,13 +140,21 @@ class RedisQueue:
         item_id, token = split_receipt(receipt)
         return bool(self._run(self._ack, item_id, token))
 
-    def nack(self, receipt: str, *, error: str, retry_in: float | None = None) -> bool:
-        """Report a failure: retry later, or dead-letter the item at ``max_attempts``."""
+    def nack(
+        self, receipt: str, *, error: str, retry_in: float | None = None, dead: bool = False
+    ) -> bool:
+        """Report a failure: retry later, or dead-letter the item (now if ``dead``).
+
+        Raises:
+            ValueError: If both ``retry_in`` and ``dead`` are given.
+        """
+        check_nack_args(retry_in, dead)
         item_id, token = split_receipt(receipt)
-        if retry_in is None:
+        if retry_in is None and not dead:
             attempts = self._client.hget(self._keys[2], item_id)
             retry_in = retry_delay_for(self._retry_delay, int(str(attempts or 0)))
-        done = self._run(self._nack, item_id, token, error, _ms(retry_in), self._max_attempts)
+        limit = 0 if dead else self._max_attempts  # NACK buries once attempts >= limit
+        done = self._run(self._nack, item_id, token, error, _ms(retry_in or 0), limit)
         return bool(done)
 
     def dead_letters(self) -> list[DeadLetter]:

@@ -4,10 +4,6 @@ Transient failures (429, 5xx, transport, an open breaker) go back on the queue w
 permanent ones (a 4xx, data the SDK or Klaviyo refuses) become dead letters with the reason. A
 400 that points at some events dead-letters those alone and resends the rest (each event's
 ``unique_id`` makes resending safe); a 400 that names none is narrowed down by halving.
-
-The :class:`~klaviyo_kit.infra.JobQueue` buries an item only when a ``nack`` comes at its last
-attempt, so a permanently failing item is remembered here and nacked at once each time it comes
-back, with no request, until the queue dead-letters it.
 """
 
 from __future__ import annotations
@@ -15,7 +11,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import OrderedDict
 from functools import partial
 from typing import TYPE_CHECKING, Final
 
@@ -42,7 +37,6 @@ __all__ = ["DeliveryWorker"]
 
 POLL: Final = 0.05
 """Seconds a reserve waits for work before checking for a stop."""
-_MAX_REMEMBERED: Final = 10_000
 _BAD_REQUEST: Final = 400
 _log = logging.getLogger("klaviyo_kit")
 
@@ -89,7 +83,6 @@ class DeliveryWorker:
         self._visibility = visibility_timeout
         self._pacer = pacer
         self._count = count
-        self._doomed: OrderedDict[str, str] = OrderedDict()
         self.hurry = threading.Event()
         self.stop = threading.Event()
 
@@ -125,10 +118,7 @@ class DeliveryWorker:
     def _process(self, batch: list[Reserved]) -> None:
         ready: list[Reserved] = []
         for item in batch:
-            reason = self._doomed.get(item.id)
-            if reason is not None:
-                self._queue.nack(item.receipt, error=reason, retry_in=0)
-            elif not isinstance(item.payload, dict) or "profile" not in item.payload:
+            if not isinstance(item.payload, dict) or "profile" not in item.payload:
                 self._dead_letter([item], "payload is not prepared event attributes")
             else:
                 ready.append(item)
@@ -137,10 +127,7 @@ class DeliveryWorker:
 
     def _dead_letter(self, items: list[Reserved], reason: str) -> None:
         for item in items:
-            self._doomed[item.id] = reason
-            self._queue.nack(item.receipt, error=reason, retry_in=0)
-        while len(self._doomed) > _MAX_REMEMBERED:
-            self._doomed.popitem(last=False)
+            self._queue.nack(item.receipt, error=reason, dead=True)
         self._count(dead_lettered=len(items))
 
     def _deliver(self, items: list[Reserved]) -> None:
