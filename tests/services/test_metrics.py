@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
+from klaviyo_kit import KlaviyoSettings
 from klaviyo_kit.errors import InvalidInputError, NotFoundError
 from klaviyo_kit.infra import MemoryCache
+from klaviyo_kit.sandbox import Sandbox
 from klaviyo_kit.services import MetricAggregate
 from klaviyo_kit.services.filters import equals
 
 pytestmark = pytest.mark.anyio
 
 KEY = "pk_" + "f6" * 17
+NO_LIMITS: dict[str, Any] = {"rate_limit": {"enabled": False}}
 QUOTED = 'Ada\'s "Placed" Order'
 DAY = datetime(2026, 3, 1, tzinfo=timezone.utc)
 
@@ -69,7 +73,9 @@ async def test_get_id_with_quotes_is_cached(make_kit, sandbox):
     for _ in range(3):
         assert await kit(kit.client.metrics.get_id(QUOTED)) == metric_id(sandbox, QUOTED)
     assert kit.count("GET", "/api/metrics") == 1
-    assert await kit(kit.client.cache.aget(f"metric-id:{QUOTED}")) == metric_id(sandbox, QUOTED)
+    settings = kit.client.settings
+    scoped = f"{settings.environment.value}:{settings.account_fingerprint}:metric-id:{QUOTED}"
+    assert await kit(kit.client.cache.aget(scoped)) == metric_id(sandbox, QUOTED)
 
 
 async def test_get_id_without_cache_asks_every_time(kit):
@@ -143,3 +149,33 @@ async def test_invalid_input_is_refused_before_any_request(kit, call, field):
         await kit(call(kit.client.metrics))
     assert info.value.field == field
     assert kit.requests == []
+
+
+async def test_a_shared_cache_never_hands_one_account_anothers_metric_id(make_kit):
+    shared = MemoryCache(default_ttl=60)
+    ours, theirs = Sandbox(seed=11, rate_limits=False), Sandbox(seed=12, rate_limits=False)
+    for sandbox in (ours, theirs):
+        track(sandbox, "Placed Order", DAY)
+    assert metric_id(ours, "Placed Order") != metric_id(theirs, "Placed Order")
+    other_key = "pk_" + "c3" * 17
+    ours_kit = make_kit(ours, cache=shared)
+    theirs_kit = make_kit(
+        theirs, cache=shared, settings=KlaviyoSettings(private_key=other_key, **NO_LIMITS)
+    )
+    staging_kit = make_kit(
+        ours,
+        cache=shared,
+        settings=KlaviyoSettings(private_key=KEY, environment="staging", **NO_LIMITS),
+    )
+    assert await ours_kit(ours_kit.client.metrics.get_id("Placed Order")) == metric_id(
+        ours, "Placed Order"
+    )
+    assert await theirs_kit(theirs_kit.client.metrics.get_id("Placed Order")) == metric_id(
+        theirs, "Placed Order"
+    )
+    assert theirs_kit.count("GET", "/api/metrics") == 1, "the other account asked its own"
+    assert await staging_kit(staging_kit.client.metrics.get_id("Placed Order")) == metric_id(
+        ours, "Placed Order"
+    )
+    assert staging_kit.count("GET", "/api/metrics") == 1, "environments do not share entries"
+    assert len(shared) == 3

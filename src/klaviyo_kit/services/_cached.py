@@ -1,4 +1,9 @@
-"""Services whose lookups go through the client's cache (``Cache``; a ``NullCache`` when off)."""
+"""Services whose lookups go through the client's cache (``Cache``; a ``NullCache`` when off).
+
+A cache may be shared (one ``RedisCache`` for several clients, or one injected ``MemoryCache``),
+so every key starts with the client's environment and account fingerprint: one account never
+reads another's metric ids, lists or segment answers.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,15 @@ from klaviyo_kit.services._base import AsyncRunner, AsyncService, Runner, SyncSe
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from klaviyo_kit.config import KlaviyoSettings
     from klaviyo_kit.infra import Cache, JSONValue
     from klaviyo_kit.services._flow import Flow
 
 __all__ = ["AsyncCachedService", "AsyncCachingRunner", "CachedService", "CachingRunner"]
+
+
+def _scope(settings: KlaviyoSettings) -> str:
+    return f"{settings.environment.value}:{settings.account_fingerprint}:"
 
 
 class CachingRunner(Runner, Protocol):
@@ -35,18 +45,20 @@ class CachedService(SyncService):
         super().__init__(runner)
         self._cache = runner.cache
         self._ttl = runner.settings.cache_ttl
+        self._scope = _scope(runner.settings)
 
     def _cached(self, key: str, flow: Callable[[], Flow[JSONValue | None]]) -> JSONValue | None:
         """Return the cached value under ``key``, or run ``flow`` and cache what it returns.
 
         ``None`` (nothing found) is never cached, so a later lookup asks Klaviyo again.
         """
-        hit = self._cache.get(key)
+        scoped = self._scope + key
+        hit = self._cache.get(scoped)
         if hit is not None:
             return hit
         value = self._run(flow())
         if value is not None:
-            self._cache.set(key, value, self._ttl)
+            self._cache.set(scoped, value, self._ttl)
         return value
 
 
@@ -58,15 +70,17 @@ class AsyncCachedService(AsyncService):
         super().__init__(runner)
         self._cache = runner.cache
         self._ttl = runner.settings.cache_ttl
+        self._scope = _scope(runner.settings)
 
     async def _cached(
         self, key: str, flow: Callable[[], Flow[JSONValue | None]]
     ) -> JSONValue | None:
         """Return the cached value under ``key``, or run ``flow`` and cache what it returns."""
-        hit = await self._cache.aget(key)
+        scoped = self._scope + key
+        hit = await self._cache.aget(scoped)
         if hit is not None:
             return hit
         value = await self._run(flow())
         if value is not None:
-            await self._cache.aset(key, value, self._ttl)
+            await self._cache.aset(scoped, value, self._ttl)
         return value
