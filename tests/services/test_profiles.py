@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -114,3 +116,43 @@ async def test_async_twin(aclient: AsyncKlaviyoClient):
     synced = await aclient.profiles.sync_to_klaviyo({"email": "async@example.com"})
     assert synced.id == created.id
     assert (await aclient.profiles.sync_from_klaviyo("async@example.com")) is not None
+
+
+async def settle(kit, make: Callable[[], Any]) -> Any:
+    """Call, then await a coroutine or drain an iterator (lazy listings check on first use)."""
+    result = make()
+    if hasattr(result, "__aiter__") or hasattr(result, "__next__"):
+        return await kit.collect(result)
+    return await kit(result)
+
+
+@pytest.mark.parametrize(
+    ("call", "field", "words"),
+    [
+        (lambda p: p.iter(page_size=0), "page_size", "1 to 100"),
+        (lambda p: p.iter(page_size=101), "page_size", "1 to 100"),
+        (lambda p: p.get("  "), "profile_id", "non-empty"),
+        (lambda p: p.bulk_import([{"email": "a@example.com"}], list_id=""), "list_id", "non-empty"),
+        (
+            lambda p: p.bulk_import([{"email": "a@example.com"}], list_id=" "),
+            "list_id",
+            "non-empty",
+        ),
+        (lambda p: p.bulk_import([], poll_interval=0), "poll_interval", "positive"),
+        (lambda p: p.bulk_import([], poll_interval=-1), "poll_interval", "positive"),
+        (lambda p: p.bulk_import([], timeout=-1), "timeout", "negative"),
+    ],
+)
+async def test_bad_options_name_the_field_before_any_request(kit, call, field, words):
+    with pytest.raises(InvalidInputError) as info:
+        await settle(kit, lambda: call(kit.client.profiles))
+    assert info.value.field == field
+    assert words in info.value.problem
+    assert kit.requests == []
+
+
+async def test_iter_accepts_the_page_size_limits(kit):
+    for i in range(3):
+        await kit(kit.client.profiles.upsert({"email": f"edge{i}@example.com"}))
+    assert len(await kit.collect(kit.client.profiles.iter(page_size=1))) == 3
+    assert len(await kit.collect(kit.client.profiles.iter(page_size=100))) == 3

@@ -12,6 +12,7 @@ from klaviyo_kit.sandbox import Sandbox
 pytestmark = pytest.mark.anyio
 
 JOBS = "/api/profile-bulk-import-jobs"
+POLL = 0.01  # the clients here sleep for no time at all
 
 
 def rows(count: int, start: int = 0) -> Iterator[dict[str, object]]:
@@ -21,7 +22,7 @@ def rows(count: int, start: int = 0) -> Iterator[dict[str, object]]:
 
 @pytest.mark.parametrize(("count", "jobs"), [(9_999, 1), (10_000, 1), (10_001, 2)])
 def test_chunks_at_10000_profiles(client: KlaviyoClient, sandbox: Sandbox, recorder, count, jobs):
-    report = client.profiles.bulk_import(rows(count), poll_interval=0)
+    report = client.profiles.bulk_import(rows(count), poll_interval=POLL)
     assert report.finished
     assert len(report.job_ids) == jobs
     assert [m for m, p, _ in recorder.calls if p == JOBS] == ["POST"] * jobs
@@ -35,7 +36,7 @@ def test_chunks_at_5_mb(client: KlaviyoClient, recorder):
     big = (
         {"email": f"big{i}@example.com", "properties": {"blob": "x" * 90_000}} for i in range(120)
     )
-    report = client.profiles.bulk_import(big, poll_interval=0)
+    report = client.profiles.bulk_import(big, poll_interval=POLL)
     assert report.completed == 120
     assert len(report.job_ids) == 3
 
@@ -48,7 +49,7 @@ def test_invalid_rows_are_reported_not_sent(client: KlaviyoClient, sandbox: Sand
         {"email": "ok2@example.com", "properties": {"big": "x" * 200_000}},
         {"email": "ok3@example.com"},
     ]
-    report = client.profiles.bulk_import(data, poll_interval=0)
+    report = client.profiles.bulk_import(data, poll_interval=POLL)
     assert report.rows == 5
     assert report.submitted == report.completed == 2
     assert report.failed == 3
@@ -68,7 +69,7 @@ def test_klaviyos_per_row_errors_map_back_to_rows(client: KlaviyoClient):
         # email and phone belong to two different profiles: Klaviyo rejects the row in the job
         {"email": "taken@example.com", "phone_number": "+15005550006"},
     ]
-    report = client.profiles.bulk_import(data, poll_interval=0)
+    report = client.profiles.bulk_import(data, poll_interval=POLL)
     assert report.finished
     assert report.completed == 1
     assert report.failed == 1
@@ -84,7 +85,9 @@ def test_list_relationship_and_no_wait(client: KlaviyoClient, sandbox: Sandbox):
     assert not report.finished
     assert report.submitted == 5
     assert len(report.job_ids) == 1
-    finished = client.profiles.bulk_import(rows(3, start=100), list_id=created.id, poll_interval=0)
+    finished = client.profiles.bulk_import(
+        rows(3, start=100), list_id=created.id, poll_interval=POLL
+    )
     assert finished.finished
     assert len(sandbox.account.list_members[created.id]) >= 3
 
@@ -96,7 +99,7 @@ def test_polling_stops_at_the_timeout(client: KlaviyoClient):
 
 
 async def test_async_bulk_import(aclient: AsyncKlaviyoClient, sandbox: Sandbox):
-    report = await aclient.profiles.bulk_import(rows(1_500), poll_interval=0)
+    report = await aclient.profiles.bulk_import(rows(1_500), poll_interval=POLL)
     assert report.finished
     assert report.completed == 1_500
     assert len(sandbox.account.profiles) == 1_500

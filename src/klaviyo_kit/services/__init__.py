@@ -20,7 +20,8 @@ from klaviyo_kit.services._inputs import ProfileInput
 from klaviyo_kit.services._lists import AsyncLists, Lists, OptInProcess
 from klaviyo_kit.services._metrics import AsyncMetrics, Metrics
 from klaviyo_kit.services._orders import Order, OrderItem
-from klaviyo_kit.services._profiles import AsyncProfiles, ImportReport, Profiles, RowError
+from klaviyo_kit.services._profile_import import ImportReport, RowError
+from klaviyo_kit.services._profiles import AsyncProfiles, Profiles
 from klaviyo_kit.services._segments import AsyncSegments, Segments
 from klaviyo_kit.services._sender import EventSender, SenderStats
 

@@ -3,79 +3,30 @@
 from __future__ import annotations
 
 import logging
-from array import array
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Final
 
 from klaviyo_kit.errors import ConflictError, InvalidInputError
-from klaviyo_kit.sdk.types import Document, Profile, ProfileImportJob, next_cursor
+from klaviyo_kit.sdk.types import Document, Profile
 from klaviyo_kit.services._base import AsyncService, Page, SyncService
-from klaviyo_kit.services._flow import Call, Flow, Sleep
+from klaviyo_kit.services._flow import Call, Flow
+from klaviyo_kit.services._ids import require_id
 from klaviyo_kit.services._inputs import ProfileInput, coerce
-from klaviyo_kit.services._validate import MAX_PAYLOAD_BYTES, json_size
+from klaviyo_kit.services._profile_import import ImportReport, bulk_import_flow
 from klaviyo_kit.services.filters import equals
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+    from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 
     from klaviyo_kit.sdk.types import JsonDict
 
-__all__ = ["AsyncProfiles", "ImportReport", "Profiles", "RowError"]
+__all__ = ["MAX_PROFILE_PAGE", "AsyncProfiles", "Profiles"]
 
 _log = logging.getLogger("klaviyo_kit")
 _IDENTIFIERS: Final = ("email", "phone_number", "external_id")
-MAX_IMPORT_ROWS: Final = 10_000
-_ENVELOPE_BYTES: Final = 512
-_MAX_KEPT_ERRORS: Final = 10_000
+MAX_PROFILE_PAGE: Final = 100
+"""Klaviyo's largest page of profiles."""
 SYNC_SOURCE: Final = "klaviyo-kit"
-
-
-@dataclass(frozen=True, slots=True)
-class RowError:
-    """Why one input row of a bulk import was not imported.
-
-    Attributes:
-        index: The row's position in the caller's iterable (0-based).
-        field: The offending field, when known.
-        reason: What was wrong, from our validation or Klaviyo's import errors.
-    """
-
-    index: int | None
-    field: str | None
-    reason: str
-
-
-@dataclass(slots=True)
-class ImportReport:
-    """The outcome of :meth:`Profiles.bulk_import`.
-
-    Attributes:
-        job_ids: The Klaviyo bulk import jobs started, one per chunk.
-        rows: Rows read from the caller's iterable.
-        submitted: Rows sent to Klaviyo (``rows`` minus those rejected locally).
-        completed: Rows Klaviyo imported (known once the jobs finished).
-        failed: Rows Klaviyo rejected plus rows rejected locally.
-        errors: Per-row errors (the first 10,000; ``errors_dropped`` counts the rest).
-        finished: Whether every job reached a final status.
-    """
-
-    job_ids: list[str] = field(default_factory=list)
-    rows: int = 0
-    submitted: int = 0
-    completed: int = 0
-    failed: int = 0
-    errors: list[RowError] = field(default_factory=list)
-    errors_dropped: int = 0
-    finished: bool = False
-
-    def add_error(self, error: RowError) -> None:
-        """Record a row error, keeping memory bounded."""
-        self.failed += 1
-        if len(self.errors) < _MAX_KEPT_ERRORS:
-            self.errors.append(error)
-        else:
-            self.errors_dropped += 1
 
 
 def _profile_body(attrs: JsonDict, profile_id: str | None = None) -> JsonDict:
@@ -127,14 +78,15 @@ class _ProfilesLogic:
         )
 
     def _get_flow(self, profile_id: str) -> Flow[Profile]:
-        if not profile_id:
-            raise InvalidInputError("profile_id", "must be a non-empty id")
-        result = yield Call("profiles", "get_profile", (profile_id,))
+        result = yield Call("profiles", "get_profile", (require_id(profile_id, "profile_id"),))
         return Document.parse(result).resource(Profile)
 
     def _page_flow(
         self, filter_: str | None, sort: str | None, page_size: int, cursor: str | None
     ) -> Flow[Page[Profile]]:
+        if not 1 <= page_size <= MAX_PROFILE_PAGE:
+            msg = f"must be 1 to {MAX_PROFILE_PAGE}, got {page_size}"
+            raise InvalidInputError("page_size", msg)
         kwargs: dict[str, object] = {"page_size": page_size}
         if filter_:
             kwargs["filter"] = filter_
@@ -150,121 +102,6 @@ class _ProfilesLogic:
         address = coerce(ProfileInput, {"email": email}, "email").email or ""
         page = yield from self._page_flow(equals("email", address), None, 1, None)
         return page.items[0] if page.items else None
-
-    def _bulk_import_flow(  # noqa: C901 - one pass: validate, chunk, submit, poll
-        self,
-        rows: Iterable[ProfileInput | Mapping[str, object]],
-        list_id: str | None,
-        wait: bool,  # noqa: FBT001
-        poll_interval: float,
-        timeout: float,
-    ) -> Flow[ImportReport]:
-        report = ImportReport()
-        chunk: list[JsonDict] = []
-        chunk_index = array("q")  # caller row numbers, 8 bytes each: flat for millions of rows
-        size = _ENVELOPE_BYTES
-        starts: dict[str, array[int]] = {}
-        for index, row in enumerate(rows):
-            report.rows += 1
-            try:
-                attrs = coerce(ProfileInput, row, f"rows[{index}]").attributes()
-            except InvalidInputError as exc:
-                where = exc.field if exc.field.startswith("rows[") else f"rows[{index}]"
-                report.add_error(RowError(index, where, exc.problem))
-                continue
-            item: JsonDict = {"type": "profile", "attributes": attrs}
-            item_size = json_size(item) + 1
-            if chunk and (len(chunk) >= MAX_IMPORT_ROWS or size + item_size > MAX_PAYLOAD_BYTES):
-                job_id = yield from self._submit(chunk, list_id)
-                report.job_ids.append(job_id)
-                starts[job_id] = chunk_index
-                report.submitted += len(chunk)
-                chunk, chunk_index, size = [], array("q"), _ENVELOPE_BYTES
-            chunk.append(item)
-            chunk_index.append(index)
-            size += item_size
-        if chunk:
-            job_id = yield from self._submit(chunk, list_id)
-            report.job_ids.append(job_id)
-            starts[job_id] = chunk_index
-            report.submitted += len(chunk)
-        del chunk
-        if not wait:
-            return report
-        waited = 0.0
-        pending = list(report.job_ids)
-        while pending:
-            still: list[str] = []
-            for job_id in pending:
-                result = yield Call("profiles", "get_bulk_import_profiles_job", (job_id,))
-                job = Document.parse(result).resource(ProfileImportJob)
-                if not job.done:
-                    still.append(job_id)
-                    continue
-                report.completed += job.completed_count or 0
-                if job.failed_count:
-                    yield from self._collect_errors(job_id, starts.pop(job_id, array("q")), report)
-                starts.pop(job_id, None)
-            pending = still
-            if pending:
-                if waited >= timeout:
-                    return report
-                yield Sleep(poll_interval)
-                waited += poll_interval
-        report.finished = True
-        return report
-
-    def _submit(self, chunk: list[JsonDict], list_id: str | None) -> Flow[str]:
-        data: JsonDict = {
-            "type": "profile-bulk-import-job",
-            "attributes": {"profiles": {"data": list(chunk)}},
-        }
-        if list_id:
-            data["relationships"] = {"lists": {"data": [{"type": "list", "id": list_id}]}}
-        result = yield Call("profiles", "bulk_import_profiles", ({"data": data},))
-        job = Document.parse(result).resource(ProfileImportJob)
-        if not job.id:
-            msg = "Klaviyo accepted a bulk import but returned no job id"
-            raise InvalidInputError("bulk_import", msg)
-        return job.id
-
-    def _collect_errors(
-        self, job_id: str, indexes: Sequence[int], report: ImportReport
-    ) -> Flow[None]:
-        cursor: str | None = None
-        while True:
-            kwargs: dict[str, object] = {"page_cursor": cursor} if cursor else {}
-            result = yield Call(
-                "profiles", "get_errors_for_bulk_import_profiles_job", (job_id,), kwargs
-            )
-            doc = Document.parse(result)
-            for item in doc.data if isinstance(doc.data, list) else []:
-                attrs = item.get("attributes")
-                attrs = attrs if isinstance(attrs, dict) else {}
-                pointer = attrs.get("source")
-                where = pointer.get("pointer") if isinstance(pointer, dict) else None
-                report.add_error(
-                    RowError(
-                        _row_of(where, indexes),
-                        str(where) if where else None,
-                        str(attrs.get("detail") or attrs.get("title") or "rejected by Klaviyo"),
-                    )
-                )
-            cursor = next_cursor(doc.next_url)
-            if not cursor:
-                return
-
-
-def _row_of(pointer: object, indexes: Sequence[int]) -> int | None:
-    """Map ``/data/attributes/profiles/data/3/...`` back to the caller's row index."""
-    if not isinstance(pointer, str):
-        return None
-    parts = pointer.strip("/").split("/")
-    for i, part in enumerate(parts[:-1]):
-        if part == "data" and parts[i + 1].isdigit() and "profiles" in parts[:i]:
-            position = int(parts[i + 1])
-            return indexes[position] if position < len(indexes) else None
-    return None
 
 
 def _sync_input(user: ProfileInput | Mapping[str, object], source: str, now: datetime) -> JsonDict:
@@ -347,7 +184,9 @@ class Profiles(_ProfilesLogic, SyncService):
         Returns:
             The :class:`ImportReport`.
         """
-        return self._run(self._bulk_import_flow(rows, list_id, wait, poll_interval, timeout))
+        return self._run(
+            bulk_import_flow(rows, list_id, wait=wait, poll_interval=poll_interval, timeout=timeout)
+        )
 
     def sync_to_klaviyo(
         self, user: ProfileInput | Mapping[str, object], *, source: str = SYNC_SOURCE
@@ -395,7 +234,9 @@ class AsyncProfiles(_ProfilesLogic, AsyncService):
         timeout: float = 3600.0,
     ) -> ImportReport:
         """Import profiles in chunks; see :meth:`Profiles.bulk_import`."""
-        return await self._run(self._bulk_import_flow(rows, list_id, wait, poll_interval, timeout))
+        return await self._run(
+            bulk_import_flow(rows, list_id, wait=wait, poll_interval=poll_interval, timeout=timeout)
+        )
 
     async def sync_to_klaviyo(
         self, user: ProfileInput | Mapping[str, object], *, source: str = SYNC_SOURCE

@@ -1,0 +1,223 @@
+"""Bulk profile import: stream rows into jobs Klaviyo accepts, poll them, map errors to rows.
+
+Rows are validated one by one (bad rows become :class:`RowError` values, never requests) and
+sent in jobs of at most 10,000 profiles and 5 MB. Only the caller's row numbers of the current
+chunk are kept (8 bytes each), so memory stays flat however many rows stream through.
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final
+
+from klaviyo_kit.errors import InvalidInputError
+from klaviyo_kit.sdk.types import Document, ProfileImportJob, next_cursor
+from klaviyo_kit.services._flow import Call, Flow, Sleep
+from klaviyo_kit.services._ids import require_id
+from klaviyo_kit.services._inputs import ProfileInput, coerce
+from klaviyo_kit.services._validate import MAX_PAYLOAD_BYTES, json_size
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from klaviyo_kit.sdk.types import JsonDict
+
+__all__ = ["MAX_IMPORT_ROWS", "ImportReport", "RowError", "bulk_import_flow"]
+
+MAX_IMPORT_ROWS: Final = 10_000
+"""Klaviyo's limit of profiles per bulk import job."""
+_ENVELOPE_BYTES: Final = 512
+_MAX_KEPT_ERRORS: Final = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """Why one input row of a bulk import was not imported.
+
+    Attributes:
+        index: The row's position in the caller's iterable (0-based).
+        field: The offending field, when known.
+        reason: What was wrong, from our validation or Klaviyo's import errors.
+    """
+
+    index: int | None
+    field: str | None
+    reason: str
+
+
+@dataclass(slots=True)
+class ImportReport:
+    """The outcome of :meth:`Profiles.bulk_import`.
+
+    Attributes:
+        job_ids: The Klaviyo bulk import jobs started, one per chunk.
+        rows: Rows read from the caller's iterable.
+        submitted: Rows sent to Klaviyo (``rows`` minus those rejected locally).
+        completed: Rows Klaviyo imported (known once the jobs finished).
+        failed: Rows Klaviyo rejected plus rows rejected locally.
+        errors: Per-row errors (the first 10,000; ``errors_dropped`` counts the rest).
+        finished: Whether every job reached a final status.
+    """
+
+    job_ids: list[str] = field(default_factory=list)
+    rows: int = 0
+    submitted: int = 0
+    completed: int = 0
+    failed: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    errors_dropped: int = 0
+    finished: bool = False
+
+    def add_error(self, error: RowError) -> None:
+        """Record a row error, keeping memory bounded."""
+        self.failed += 1
+        if len(self.errors) < _MAX_KEPT_ERRORS:
+            self.errors.append(error)
+        else:
+            self.errors_dropped += 1
+
+
+def bulk_import_flow(
+    rows: Iterable[ProfileInput | Mapping[str, object]],
+    list_id: str | None,
+    *,
+    wait: bool,
+    poll_interval: float,
+    timeout: float,
+) -> Flow[ImportReport]:
+    """Import ``rows`` in chunks, then (with ``wait``) poll the jobs and collect row errors.
+
+    The deadline counts the pauses between polls, so ``poll_interval`` must be positive: with
+    zero, a job that never finishes would be polled forever.
+
+    Raises:
+        InvalidInputError: Before any request, for an empty ``list_id``, a ``poll_interval``
+            that is not positive or a negative ``timeout``.
+    """
+    target = None if list_id is None else require_id(list_id, "list_id")
+    if poll_interval <= 0:
+        raise InvalidInputError("poll_interval", f"must be positive seconds, got {poll_interval}")
+    if timeout < 0:
+        raise InvalidInputError("timeout", f"must not be negative, got {timeout}")
+    report = ImportReport()
+    starts: dict[str, array[int]] = {}
+    yield from _submit_all(rows, target, report, starts)
+    if wait:
+        yield from _poll(report, starts, poll_interval, timeout)
+    return report
+
+
+def _submit_all(
+    rows: Iterable[ProfileInput | Mapping[str, object]],
+    list_id: str | None,
+    report: ImportReport,
+    starts: dict[str, array[int]],
+) -> Flow[None]:
+    chunk: list[JsonDict] = []
+    chunk_index = array("q")  # caller row numbers, 8 bytes each: flat for millions of rows
+    size = _ENVELOPE_BYTES
+    for index, row in enumerate(rows):
+        report.rows += 1
+        try:
+            attrs = coerce(ProfileInput, row, f"rows[{index}]").attributes()
+        except InvalidInputError as exc:
+            where = exc.field if exc.field.startswith("rows[") else f"rows[{index}]"
+            report.add_error(RowError(index, where, exc.problem))
+            continue
+        item: JsonDict = {"type": "profile", "attributes": attrs}
+        item_size = json_size(item) + 1
+        if chunk and (len(chunk) >= MAX_IMPORT_ROWS or size + item_size > MAX_PAYLOAD_BYTES):
+            yield from _submit(chunk, chunk_index, list_id, report, starts)
+            chunk, chunk_index, size = [], array("q"), _ENVELOPE_BYTES
+        chunk.append(item)
+        chunk_index.append(index)
+        size += item_size
+    if chunk:
+        yield from _submit(chunk, chunk_index, list_id, report, starts)
+
+
+def _submit(
+    chunk: list[JsonDict],
+    indexes: array[int],
+    list_id: str | None,
+    report: ImportReport,
+    starts: dict[str, array[int]],
+) -> Flow[None]:
+    data: JsonDict = {
+        "type": "profile-bulk-import-job",
+        "attributes": {"profiles": {"data": list(chunk)}},
+    }
+    if list_id is not None:
+        data["relationships"] = {"lists": {"data": [{"type": "list", "id": list_id}]}}
+    result = yield Call("profiles", "bulk_import_profiles", ({"data": data},))
+    job = Document.parse(result).resource(ProfileImportJob)
+    if not job.id:
+        msg = "Klaviyo accepted a bulk import but returned no job id"
+        raise InvalidInputError("bulk_import", msg)
+    report.job_ids.append(job.id)
+    starts[job.id] = indexes
+    report.submitted += len(chunk)
+
+
+def _poll(
+    report: ImportReport, starts: dict[str, array[int]], poll_interval: float, timeout: float
+) -> Flow[None]:
+    waited = 0.0
+    pending = list(report.job_ids)
+    while pending:
+        still: list[str] = []
+        for job_id in pending:
+            result = yield Call("profiles", "get_bulk_import_profiles_job", (job_id,))
+            job = Document.parse(result).resource(ProfileImportJob)
+            if not job.done:
+                still.append(job_id)
+                continue
+            report.completed += job.completed_count or 0
+            indexes = starts.pop(job_id, array("q"))
+            if job.failed_count:
+                yield from _collect_errors(job_id, indexes, report)
+        pending = still
+        if pending:
+            if waited >= timeout:
+                return
+            yield Sleep(poll_interval)
+            waited += poll_interval
+    report.finished = True
+
+
+def _collect_errors(job_id: str, indexes: Sequence[int], report: ImportReport) -> Flow[None]:
+    cursor: str | None = None
+    while True:
+        kwargs: dict[str, object] = {"page_cursor": cursor} if cursor else {}
+        result = yield Call(
+            "profiles", "get_errors_for_bulk_import_profiles_job", (job_id,), kwargs
+        )
+        doc = Document.parse(result)
+        for item in doc.data if isinstance(doc.data, list) else []:
+            attrs = item.get("attributes")
+            attrs = attrs if isinstance(attrs, dict) else {}
+            pointer = attrs.get("source")
+            where = pointer.get("pointer") if isinstance(pointer, dict) else None
+            report.add_error(
+                RowError(
+                    _row_of(where, indexes),
+                    str(where) if where else None,
+                    str(attrs.get("detail") or attrs.get("title") or "rejected by Klaviyo"),
+                )
+            )
+        cursor = next_cursor(doc.next_url)
+        if not cursor:
+            return
+
+
+def _row_of(pointer: object, indexes: Sequence[int]) -> int | None:
+    """Map ``/data/attributes/profiles/data/3/...`` back to the caller's row index."""
+    if not isinstance(pointer, str):
+        return None
+    parts = pointer.strip("/").split("/")
+    for i, part in enumerate(parts[:-1]):
+        if part == "data" and parts[i + 1].isdigit() and "profiles" in parts[:i]:
+            position = int(parts[i + 1])
+            return indexes[position] if position < len(indexes) else None
+    return None
