@@ -30,11 +30,17 @@ class Recorder(httpx.BaseTransport):
 
     inner: httpx.BaseTransport
     calls: list[tuple[str, str, int]] = field(default_factory=list)
+    body_sizes: list[tuple[str, int]] = field(default_factory=list)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         response = self.inner.handle_request(request)
         self.calls.append((request.method, request.url.path, response.status_code))
+        self.body_sizes.append((request.url.path, len(request.content)))
         return response
+
+    def sizes(self, path: str) -> list[int]:
+        """The body size in bytes of each request sent to ``path``."""
+        return [size for p, size in self.body_sizes if p == path]
 
     def statuses(self, path: str) -> list[int]:
         return [status for _, p, status in self.calls if p == path]

@@ -46,6 +46,46 @@ def test_last_poll_happens_exactly_at_the_deadline():
     assert str(info.value) == "campaign C1 was still 'processing' after 20 s (timeout 20 s)"
 
 
+class SlowScript(Script):
+    """Each poll takes ``seconds`` of (fake) wall time, as a throttled or retried request can."""
+
+    def __init__(self, answers: Sequence[object], seconds: float) -> None:
+        super().__init__(answers)
+        self.now = 0.0
+        self.seconds = seconds
+
+    def clock(self) -> float:
+        return self.now
+
+    def execute(self, call: Call) -> object:
+        self.now += self.seconds
+        return super().execute(call)
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_the_deadline_counts_the_time_polls_take_too():
+    script = SlowScript([job("processing")] * 10, seconds=15)
+    flow = wait_flow("C1", 20, 1, 30, clock=script.clock)
+    with pytest.raises(CampaignSendTimeoutError) as info:
+        run_flow(flow, script.execute, script.sleep)
+    assert len(script.calls) == 2, "a second slow poll already passes the 20 s deadline"
+    assert script.sleeps == [1]
+    assert str(info.value) == "campaign C1 was still 'processing' after 31 s (timeout 20 s)"
+
+
+def test_a_pause_never_outlasts_the_time_left():
+    script = SlowScript([job("processing")] * 10, seconds=3)
+    flow = wait_flow("C1", 20, 1, 30, clock=script.clock)
+    with pytest.raises(CampaignSendTimeoutError):
+        run_flow(flow, script.execute, script.sleep)
+    # polls at 3, 7, 12, 19 s (pauses 1, 2, 4); then only 1 s is left, so the last pause is 1
+    assert script.sleeps == [1, 2, 4, 1]
+    assert script.now == 23
+
+
 def test_set_content_updates_an_existing_variation():
     messages = {
         "data": [

@@ -15,6 +15,7 @@ from klaviyo_kit.resilience import is_idempotent
 from klaviyo_kit.sandbox import Sandbox
 from klaviyo_kit.sdk import OperationCall
 from klaviyo_kit.services import AsyncEvents, Events, Order, OrderItem, ProfileInput
+from klaviyo_kit.services._validate import MAX_PAYLOAD_BYTES
 
 KEY = "pk_" + "a" * 34
 WHEN = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc)
@@ -31,14 +32,14 @@ def sandbox() -> Sandbox:
 
 
 @pytest.fixture(params=["sync", "async"])
-def events(request, sandbox):
+def events(request, recorder):
     settings = KlaviyoSettings(private_key=KEY)
     if request.param == "sync":
-        client = KlaviyoClient(settings, transport=sandbox.transport())
+        client = KlaviyoClient(settings, transport=recorder)
         yield client.events
         client.close()
     else:
-        aclient = AsyncKlaviyoClient(settings, transport=sandbox.transport())
+        aclient = AsyncKlaviyoClient(settings, transport=recorder)
         yield aclient.events
 
 
@@ -230,7 +231,7 @@ async def test_track_many_of_nothing_sends_nothing(events, sandbox):
 
 
 @pytest.mark.anyio
-async def test_track_many_splits_at_5_mb(events, sandbox):
+async def test_track_many_splits_at_5_mb(events, sandbox, recorder):
     big = "x" * 90_000
     items = [
         {"metric": "Uploaded", "profile": "ada@example.com", "properties": {"blob": big, "n": i}}
@@ -239,6 +240,9 @@ async def test_track_many_splits_at_5_mb(events, sandbox):
     report = await call(events, "track_many", items)
     assert report.requests == 2
     assert len(sandbox.account.events) == 70
+    sizes = recorder.sizes("/api/event-bulk-create-jobs")
+    assert len(sizes) == 2
+    assert all(size <= MAX_PAYLOAD_BYTES for size in sizes), sizes
 
 
 BAD_INPUTS = [

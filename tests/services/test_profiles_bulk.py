@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
 
 from klaviyo_kit import AsyncKlaviyoClient, KlaviyoClient
 from klaviyo_kit.sandbox import Sandbox
+from klaviyo_kit.services import Call, run_flow
+from klaviyo_kit.services._profile_import import bulk_import_flow
+from klaviyo_kit.services._validate import MAX_PAYLOAD_BYTES, MAX_PROFILE_BYTES
 
 pytestmark = pytest.mark.anyio
 
@@ -21,24 +25,54 @@ def rows(count: int, start: int = 0) -> Iterator[dict[str, object]]:
 
 
 @pytest.mark.parametrize(("count", "jobs"), [(9_999, 1), (10_000, 1), (10_001, 2)])
-def test_chunks_at_10000_profiles(client: KlaviyoClient, sandbox: Sandbox, recorder, count, jobs):
-    report = client.profiles.bulk_import(rows(count), poll_interval=POLL)
+async def test_chunks_at_10000_profiles(kit, count, jobs):
+    report = await kit(kit.client.profiles.bulk_import(rows(count), poll_interval=POLL))
     assert report.finished
     assert len(report.job_ids) == jobs
-    assert [m for m, p, _ in recorder.calls if p == JOBS] == ["POST"] * jobs
+    assert [m for m, p in kit.requests if p == JOBS] == ["POST"] * jobs
     assert report.rows == report.submitted == report.completed == count
     assert report.failed == 0
-    assert len(sandbox.account.profiles) == count
+    assert len(kit.sandbox.account.profiles) == count
 
 
-def test_chunks_at_5_mb(client: KlaviyoClient, recorder):
+async def test_chunks_at_5_mb(kit):
     # ~90 KB each: 5 MB holds about 56, so 120 rows take three requests of at most 5 MB.
     big = (
         {"email": f"big{i}@example.com", "properties": {"blob": "x" * 90_000}} for i in range(120)
     )
-    report = client.profiles.bulk_import(big, poll_interval=POLL)
+    report = await kit(kit.client.profiles.bulk_import(big, poll_interval=POLL))
     assert report.completed == 120
     assert len(report.job_ids) == 3
+    sizes = kit.recorder.sizes(JOBS)
+    assert len(sizes) == 3
+    assert all(size <= MAX_PAYLOAD_BYTES for size in sizes), sizes
+    assert sizes[0] > MAX_PAYLOAD_BYTES - 100_000, "a chunk is filled before a new one starts"
+
+
+def profile_of_size(size: int, email: str) -> dict[str, object]:
+    """A row whose JSON attributes are exactly ``size`` bytes, as the limit counts them."""
+    row: dict[str, object] = {"email": email, "properties": {"b": ""}}
+    padding = size - len(json.dumps(row, separators=(",", ":")))
+    return {"email": email, "properties": {"b": "x" * padding}}
+
+
+@pytest.mark.parametrize(
+    ("size", "imported"),
+    [(MAX_PROFILE_BYTES - 1, True), (MAX_PROFILE_BYTES, True), (MAX_PROFILE_BYTES + 1, False)],
+)
+async def test_a_profile_may_be_100_kb_and_no_more(kit, size, imported):
+    report = await kit(
+        kit.client.profiles.bulk_import(
+            [profile_of_size(size, "edge@example.com")], poll_interval=POLL
+        )
+    )
+    assert report.submitted == int(imported)
+    assert report.completed == int(imported)
+    if not imported:
+        [error] = report.errors
+        assert (error.index, error.field) == (0, "rows[0]")
+        assert "100 KB" in error.reason
+        assert kit.requests == []
 
 
 def test_invalid_rows_are_reported_not_sent(client: KlaviyoClient, sandbox: Sandbox):
@@ -103,3 +137,28 @@ async def test_async_bulk_import(aclient: AsyncKlaviyoClient, sandbox: Sandbox):
     assert report.finished
     assert report.completed == 1_500
     assert len(sandbox.account.profiles) == 1_500
+
+
+def test_the_polling_deadline_counts_slow_polls():
+    now = [0.0]
+    calls: list[Call] = []
+
+    def execute(call: Call) -> object:
+        calls.append(call)
+        now[0] += 30  # every request takes 30 s (throttled, retried)
+        if call.method == "bulk_import_profiles":
+            return {"data": {"type": "profile-bulk-import-job", "id": "J1", "attributes": {}}}
+        attributes = {"status": "processing", "total_count": 1}
+        return {"data": {"type": "profile-bulk-import-job", "id": "J1", "attributes": attributes}}
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    flow = bulk_import_flow(
+        rows(1), None, wait=True, poll_interval=1, timeout=60, clock=lambda: now[0]
+    )
+    report = run_flow(flow, execute, sleep)
+    assert not report.finished
+    assert [c.method for c in calls] == ["bulk_import_profiles"] + [
+        "get_bulk_import_profiles_job"
+    ] * 2

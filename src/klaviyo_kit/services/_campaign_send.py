@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Final
+import time
+from typing import TYPE_CHECKING, Final
 
 from klaviyo_kit.errors import InvalidInputError, JobError
 from klaviyo_kit.sdk.types import CampaignSendJob, Document
-from klaviyo_kit.services._flow import Call, Flow, Sleep
+from klaviyo_kit.services._flow import Call, Deadline, Flow
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ["CampaignSendError", "CampaignSendTimeoutError", "job_flow", "send_flow", "wait_flow"]
 
@@ -50,11 +54,17 @@ def job_flow(campaign_id: str) -> Flow[CampaignSendJob]:
 
 
 def wait_flow(
-    campaign_id: str, timeout: float, first_delay: float, max_delay: float
+    campaign_id: str,
+    timeout: float,
+    first_delay: float,
+    max_delay: float,
+    *,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Flow[CampaignSendJob]:
     """Poll the send job until it completes, doubling the pause up to ``max_delay``.
 
-    The deadline counts the pauses taken, so it is exact under an injected sleep.
+    The deadline counts the pauses or the wall time (``clock``), whichever is more: exact
+    under an injected sleep, and still kept when the polls themselves are slow.
 
     Raises:
         InvalidInputError: For a negative timeout or non-positive delays.
@@ -68,7 +78,7 @@ def wait_flow(
             "max_delay",
             f"delays must satisfy 0 < first_delay <= max_delay, got {first_delay}, {max_delay}",
         )
-    waited = 0.0
+    deadline = Deadline(timeout, clock)
     delay = first_delay
     while True:
         job = yield from job_flow(campaign_id)
@@ -77,13 +87,11 @@ def wait_flow(
         if job.status == CANCELLED:
             msg = f"campaign {campaign_id} was not sent: its send job was cancelled"
             raise CampaignSendError(campaign_id, job.status, msg)
-        if waited >= timeout:
+        if deadline.spent >= timeout:
             msg = (
                 f"campaign {campaign_id} was still {job.status or 'unknown'!r} "
-                f"after {waited:g} s (timeout {timeout:g} s)"
+                f"after {deadline.spent:g} s (timeout {timeout:g} s)"
             )
             raise CampaignSendTimeoutError(campaign_id, job.status, msg)
-        pause = min(delay, max_delay, timeout - waited)
-        yield Sleep(pause)
-        waited += pause
+        yield deadline.pause(delay)
         delay = min(delay * 2, max_delay)

@@ -9,11 +9,12 @@ such as "a 409 means update instead" exist once, in the flow (httpx's ``Auth.aut
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-__all__ = ["Call", "Flow", "Sleep", "arun_flow", "run_flow"]
+__all__ = ["Call", "Deadline", "Flow", "Sleep", "arun_flow", "run_flow"]
 
 T = TypeVar("T")
 
@@ -40,6 +41,37 @@ class Sleep:
     """Wait before continuing (polling a job), with the runner's injected sleep."""
 
     seconds: float
+
+
+class Deadline:
+    """The time budget of a polling flow: the pauses taken or the wall time, whichever is more.
+
+    Counting pauses keeps a flow exact under an injected sleep that takes no time; the wall
+    clock adds what the polls themselves took (throttling, retries), so a deadline holds in
+    production too.
+
+    Args:
+        seconds: The budget.
+        clock: Monotonic seconds; inject a fake in tests.
+    """
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        """Start the budget now."""
+        self.seconds = seconds
+        self._clock = clock
+        self._started = clock()
+        self._paused = 0.0
+
+    @property
+    def spent(self) -> float:
+        """Seconds used so far."""
+        return max(self._paused, self._clock() - self._started)
+
+    def pause(self, seconds: float) -> Sleep:
+        """Return a :class:`Sleep` of ``seconds``, cut to the time left, and count it."""
+        pause = max(min(seconds, self.seconds - self.spent), 0.0)
+        self._paused += pause
+        return Sleep(pause)
 
 
 Step = Call | Sleep

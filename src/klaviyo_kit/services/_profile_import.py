@@ -7,19 +7,20 @@ chunk are kept (8 bytes each), so memory stays flat however many rows stream thr
 
 from __future__ import annotations
 
+import time
 from array import array
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 from klaviyo_kit.errors import InvalidInputError
 from klaviyo_kit.sdk.types import Document, ProfileImportJob, next_cursor
-from klaviyo_kit.services._flow import Call, Flow, Sleep
+from klaviyo_kit.services._flow import Call, Deadline, Flow
 from klaviyo_kit.services._ids import require_id
 from klaviyo_kit.services._inputs import ProfileInput, coerce
 from klaviyo_kit.services._validate import MAX_PAYLOAD_BYTES, json_size
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
 
     from klaviyo_kit.sdk.types import JsonDict
 
@@ -85,11 +86,12 @@ def bulk_import_flow(
     wait: bool,
     poll_interval: float,
     timeout: float,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Flow[ImportReport]:
     """Import ``rows`` in chunks, then (with ``wait``) poll the jobs and collect row errors.
 
-    The deadline counts the pauses between polls, so ``poll_interval`` must be positive: with
-    zero, a job that never finishes would be polled forever.
+    The polling deadline counts the pauses or the wall time (``clock``), whichever is more; a
+    ``poll_interval`` of zero is refused, as it would poll a stuck job as fast as possible.
 
     Raises:
         InvalidInputError: Before any request, for an empty ``list_id``, a ``poll_interval``
@@ -104,7 +106,7 @@ def bulk_import_flow(
     starts: dict[str, array[int]] = {}
     yield from _submit_all(rows, target, report, starts)
     if wait:
-        yield from _poll(report, starts, poll_interval, timeout)
+        yield from _poll(report, starts, poll_interval, Deadline(timeout, clock))
     return report
 
 
@@ -161,9 +163,8 @@ def _submit(
 
 
 def _poll(
-    report: ImportReport, starts: dict[str, array[int]], poll_interval: float, timeout: float
+    report: ImportReport, starts: dict[str, array[int]], poll_interval: float, deadline: Deadline
 ) -> Flow[None]:
-    waited = 0.0
     pending = list(report.job_ids)
     while pending:
         still: list[str] = []
@@ -179,10 +180,9 @@ def _poll(
                 yield from _collect_errors(job_id, indexes, report)
         pending = still
         if pending:
-            if waited >= timeout:
+            if deadline.spent >= deadline.seconds:
                 return
-            yield Sleep(poll_interval)
-            waited += poll_interval
+            yield deadline.pause(poll_interval)
     report.finished = True
 
 
