@@ -142,6 +142,14 @@ async def test_naive_datetimes_are_utc(kit):
             lambda m: m.aggregate("M1", start=DAY, end=DAY + timedelta(1), interval="year"),
             "interval",
         ),
+        (
+            lambda m: m.aggregate("M1", start=DAY, end=DAY + timedelta(1), timezone="Mars/Base"),
+            "timezone",
+        ),
+        (
+            lambda m: m.aggregate("M1", start=DAY, end=DAY + timedelta(1), timezone=""),
+            "timezone",
+        ),
     ],
 )
 async def test_invalid_input_is_refused_before_any_request(kit, call, field):

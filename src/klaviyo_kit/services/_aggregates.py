@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
+from functools import cache
 from typing import TYPE_CHECKING, Literal, get_args
+from zoneinfo import available_timezones
 
 from klaviyo_kit.errors import InvalidInputError
 from klaviyo_kit.services._ids import require_id
@@ -82,6 +84,19 @@ def _aware(value: object, name: str) -> datetime:
     return aware.astimezone(timezone.utc)
 
 
+@cache
+def _known_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def _check_timezone(name: object) -> str:
+    """Return an IANA zone name; unchecked where the system has no time zone database."""
+    zones = _known_zones()
+    if not isinstance(name, str) or (zones and name not in zones) or not name:
+        raise InvalidInputError("timezone", f"{name!r} is not an IANA time zone like 'UTC'")
+    return name
+
+
 def aggregate_body(
     metric_id: str,
     *,
@@ -96,7 +111,7 @@ def aggregate_body(
 
     Raises:
         InvalidInputError: For an empty metric id, a range that is empty or not datetimes, an
-            unknown measurement or interval.
+            unknown measurement, interval or time zone.
     """
     target = require_id(metric_id, "metric_id")
     begin, finish = _aware(start, "start"), _aware(end, "end")
@@ -108,6 +123,7 @@ def aggregate_body(
         raise InvalidInputError("measurements", f"must list count, sum_value or unique: {wanted!r}")
     if interval not in get_args(Interval):
         raise InvalidInputError("interval", f"must be hour, day, week or month, not {interval!r}")
+    zone = _check_timezone(timezone_name)
     attributes: JsonDict = {
         "metric_id": target,
         "measurements": list(dict.fromkeys(wanted)),
@@ -116,7 +132,7 @@ def aggregate_body(
             f"greater-or-equal(datetime,{begin.isoformat()})",
             f"less-than(datetime,{finish.isoformat()})",
         ],
-        "timezone": timezone_name,
+        "timezone": zone,
     }
     groups = [by] if isinstance(by, str) else list(by)
     if groups:
