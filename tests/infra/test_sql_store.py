@@ -29,6 +29,20 @@ def test_state_survives_a_new_store_on_the_same_file(tmp_path):
     second.close()
 
 
+def test_close_returns_every_pooled_connection(tmp_path):
+    store = SQLStateStore(f"sqlite:///{tmp_path / 'state.sqlite3'}")
+
+    def pool() -> sa.pool.QueuePool:
+        current = store.engine.pool
+        assert isinstance(current, sa.pool.QueuePool)
+        return current
+
+    store.set_cursor("c", "v")
+    assert pool().checkedin() >= 1, "the write left an idle pooled connection"
+    store.close()
+    assert (pool().checkedin(), pool().checkedout()) == (0, 0)
+
+
 def test_own_tables_join_the_schema(tmp_path):
     store = SQLStateStore(f"sqlite:///{tmp_path / 's.sqlite3'}")
     mine = sa.Table("webhook_events", store.metadata, sa.Column("id", sa.Text, primary_key=True))

@@ -132,8 +132,3 @@ def test_audit_detail_masks_keys(store):
     (entry,) = store.iter_audit()
     assert secret not in str(entry)
     assert entry.detail["note"] == "key pk_***"
-
-
-def test_close_is_allowed(store):
-    store.set_cursor("c", "v")
-    store.close()
