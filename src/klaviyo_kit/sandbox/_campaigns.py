@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from klaviyo_kit.sandbox._context import as_array, as_object, dig
-from klaviyo_kit.sandbox._filters import matches, parse_filter
+from klaviyo_kit.sandbox._filters import select
 from klaviyo_kit.sandbox._jsonapi import (
     Reply,
     SandboxAPIError,
@@ -23,10 +23,14 @@ if TYPE_CHECKING:
     from klaviyo_kit.sandbox._context import Call
 
 _POINTER = "/data/attributes"
-_FILTERS = {
-    "messages.channel": frozenset({"equals"}),
-    "name": frozenset({"contains", "equals"}),
+_TIMES = frozenset({"greater-or-equal", "greater-than", "less-or-equal", "less-than"})
+_FILTERS = {  # as the SDK documents get_campaigns' filter (revision 2026-10-15)
+    "id": frozenset({"any"}),
+    "name": frozenset({"contains"}),
     "archived": frozenset({"equals"}),
+    "builder": frozenset({"equals"}),
+    "created_at": _TIMES,
+    "updated_at": _TIMES,
 }
 
 
@@ -199,29 +203,33 @@ def delete_campaign(call: Call) -> Reply:
     return Reply(204)
 
 
-def _campaign_field(call: Call, record: Record) -> Callable[[str], object]:
+def _campaign_field(record: Record) -> Callable[[str], object]:
+    definition = record.attributes["definition"]
+
     def get(name: str) -> object:
-        if name == "messages.channel":
-            channels = {call.account.messages[m].extra["channel"] for m in record.extra["messages"]}
-            return next(iter(channels)) if len(channels) == 1 else None
-        if name == "name":
-            return record.attributes["definition"].get("name") or ""
-        return bool(record.attributes["definition"].get("archived"))
+        if name == "id":
+            return record.id
+        if name == "created_at":
+            return record.created
+        if name == "updated_at":
+            return record.updated
+        if name == "archived":
+            return bool(definition.get("archived"))
+        return definition.get(name)
 
     return get
 
 
 def get_campaigns(call: Call) -> Reply:
-    """GET /api/campaigns: Klaviyo requires a ``messages.channel`` filter."""
-    conditions = parse_filter(call.query.get("filter", ""), _FILTERS)
-    if not any(c.field == "messages.channel" for c in conditions):
-        raise invalid(
-            "A channel filter is required, e.g. equals(messages.channel,'email').",
-            parameter="filter",
-        )
-    records = [
-        r for r in call.account.campaigns.values() if matches(conditions, _campaign_field(call, r))
-    ]
+    """GET /api/campaigns (filter and sort as the SDK documents them)."""
+    records = select(
+        call.account.campaigns.values(),
+        call.query,
+        _campaign_field,
+        filters=_FILTERS,
+        time_fields=frozenset({"created_at", "updated_at"}),
+        sorts=frozenset({"created_at", "id", "name", "updated_at"}),
+    )
     return collection(
         records,
         lambda r: render(call, r),

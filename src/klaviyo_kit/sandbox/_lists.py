@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from klaviyo_kit.sandbox import _profiles
 from klaviyo_kit.sandbox._context import optional_str, require_str
-from klaviyo_kit.sandbox._filters import matches, parse_filter
+from klaviyo_kit.sandbox._filters import select
 from klaviyo_kit.sandbox._jsonapi import (
     Reply,
     SandboxAPIError,
@@ -31,12 +31,15 @@ _FILTERS = {
     "created": frozenset({"greater-than"}),
     "updated": frozenset({"greater-than"}),
 }
-_MEMBER_FILTERS = {
+_SORTS = frozenset({"created", "id", "name", "updated"})
+MEMBER_FILTERS = {  # as the SDK documents get_profiles_for_list's filter
     "email": frozenset({"equals", "any"}),
     "phone_number": frozenset({"equals", "any"}),
-    "external_id": frozenset({"equals", "any"}),
-    "id": frozenset({"equals", "any"}),
-    "joined_group_membership_updated": frozenset({"greater-than", "less-than"}),
+    "push_token": frozenset({"equals", "any"}),
+    "_kx": frozenset({"equals"}),
+    "joined_group_at": frozenset(
+        {"greater-than", "less-than", "greater-or-equal", "less-or-equal"}
+    ),
 }
 MAX_RELATIONSHIP_IDS = 1000
 
@@ -104,10 +107,14 @@ def _single(call: Call, record: Record, status: int = 200) -> Reply:
 
 def get_lists(call: Call) -> Reply:
     """GET /api/lists."""
-    conditions = parse_filter(
-        call.query.get("filter", ""), _FILTERS, frozenset({"created", "updated"})
+    records = select(
+        call.account.lists.values(),
+        call.query,
+        _list_field,
+        filters=_FILTERS,
+        time_fields=frozenset({"created", "updated"}),
+        sorts=_SORTS,
     )
-    records = [r for r in call.account.lists.values() if matches(conditions, _list_field(r))]
     return collection(
         records,
         lambda r: render(call, r),
@@ -186,35 +193,52 @@ def remove_profiles_from_list(call: Call) -> Reply:
     return Reply(204)
 
 
-def _member_field(profile: Record, joined: float) -> Callable[[str], object]:
+def _member_field(member: tuple[Record, float]) -> Callable[[str], object]:
+    profile, joined = member
     getter = _profiles.profile_field(profile)
 
     def get(name: str) -> object:
-        return joined if name == "joined_group_membership_updated" else getter(name)
+        if name == "joined_group_at":
+            return joined
+        if name == "profile_id":
+            return profile.id
+        return getter(name)
 
     return get
 
 
-def members(call: Call, joined: Mapping[str, float]) -> list[Record]:
-    """Return the member profiles matching the call's ``filter``, in joining order."""
-    conditions = parse_filter(
-        call.query.get("filter", ""),
-        _MEMBER_FILTERS,
-        frozenset({"joined_group_membership_updated"}),
+def members(
+    call: Call, joined: Mapping[str, float], filters: Mapping[str, frozenset[str]] = MEMBER_FILTERS
+) -> list[Record]:
+    """Return the member profiles matching the call's ``filter`` and ``sort``.
+
+    The natural order is the order they joined; ``sort`` accepts ``joined_group_at``.
+    """
+    pairs = [
+        (call.account.profiles[profile_id], when)
+        for profile_id, when in joined.items()
+        if profile_id in call.account.profiles
+    ]
+    chosen = select(
+        pairs,
+        call.query,
+        _member_field,
+        filters=filters,
+        time_fields=frozenset({"joined_group_at"}),
+        sorts=frozenset({"joined_group_at"}),
     )
-    chosen = []
-    for profile_id, when in joined.items():
-        profile = call.account.profiles.get(profile_id)
-        if profile is None:
-            continue
-        if matches(conditions, _member_field(profile, when)):
-            chosen.append(profile)
-    return chosen
+    return [profile for profile, _ in chosen]
 
 
-def member_collection(call: Call, joined: Mapping[str, float], *, ids_only: bool) -> Reply:
+def member_collection(
+    call: Call,
+    joined: Mapping[str, float],
+    *,
+    ids_only: bool,
+    filters: Mapping[str, frozenset[str]] = MEMBER_FILTERS,
+) -> Reply:
     """Return members as profiles (with ``joined_group_at``) or as resource identifiers."""
-    records = members(call, joined)
+    records = members(call, joined, filters)
     if ids_only:
         return collection(
             records,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from klaviyo_kit.sandbox._context import as_array, dig, optional_str
-from klaviyo_kit.sandbox._filters import matches, parse_filter, sort_key
+from klaviyo_kit.sandbox._filters import parse_filter, select
 from klaviyo_kit.sandbox._jsonapi import (
     Reply,
     SandboxAPIError,
@@ -47,16 +47,37 @@ _LOCATION_FIELDS = (
     "timezone",
     "ip",
 )
-_FILTERS = {
+_SUPPRESSION = "subscriptions.email.marketing.suppression"
+_LIST_SUPPRESSIONS = "subscriptions.email.marketing.list_suppressions"
+_BEFORE_AFTER = frozenset({"greater-than", "less-than"})
+_COMPARISONS = frozenset({"greater-than", "less-than", "greater-or-equal", "less-or-equal"})
+_FILTERS = {  # as the SDK documents get_profiles' filter
     "id": frozenset({"equals", "any"}),
     "email": frozenset({"equals", "any"}),
     "phone_number": frozenset({"equals", "any"}),
     "external_id": frozenset({"equals", "any"}),
-    "created": frozenset({"greater-than", "less-than", "greater-or-equal", "less-or-equal"}),
-    "updated": frozenset({"greater-than", "less-than", "greater-or-equal", "less-or-equal"}),
+    "_kx": frozenset({"equals"}),
+    "created": _BEFORE_AFTER,
+    "updated": _BEFORE_AFTER,
+    f"{_SUPPRESSION}.reason": frozenset({"equals"}),
+    f"{_SUPPRESSION}.timestamp": _COMPARISONS,
+    f"{_LIST_SUPPRESSIONS}.reason": frozenset({"equals"}),
+    f"{_LIST_SUPPRESSIONS}.timestamp": _COMPARISONS,
+    f"{_LIST_SUPPRESSIONS}.list_id": frozenset({"equals"}),
 }
-_TIME_FIELDS = frozenset({"created", "updated"})
-_SORTS = frozenset({"id", "created", "updated", "email"})
+_TIME_FIELDS = frozenset(
+    {"created", "updated", f"{_SUPPRESSION}.timestamp", f"{_LIST_SUPPRESSIONS}.timestamp"}
+)
+_SORTS = frozenset(
+    {
+        "id",
+        "created",
+        "updated",
+        "email",
+        f"{_SUPPRESSION}.timestamp",
+        f"{_LIST_SUPPRESSIONS}.timestamp",
+    }
+)
 
 
 def profile_field(record: Record) -> Callable[[str], object]:
@@ -69,6 +90,10 @@ def profile_field(record: Record) -> Callable[[str], object]:
             return record.created
         if name == "updated":
             return record.updated
+        if name == f"{_SUPPRESSION}.reason":
+            return "USER_SUPPRESSED" if record.extra.get("suppressed") else None
+        if name == f"{_SUPPRESSION}.timestamp":
+            return record.extra.get("suppressed_at") if record.extra.get("suppressed") else None
         return record.attributes.get(name)
 
     return get
@@ -86,7 +111,7 @@ def subscriptions(record: Record) -> dict[str, Any]:
                 "can_receive_email_marketing": email == "SUBSCRIBED" and not suppressed,
                 "consent": email,
                 "suppression": (
-                    [{"reason": "USER_SUPPRESSED", "timestamp": iso(record.updated)}]
+                    [{"reason": "USER_SUPPRESSED", "timestamp": iso(record.extra["suppressed_at"])}]
                     if suppressed
                     else []
                 ),
@@ -228,11 +253,14 @@ def _candidates(account: Account, conditions: list[Condition]) -> list[Record]:
 def get_profiles(call: Call) -> Reply:
     """GET /api/profiles."""
     conditions = parse_filter(call.query.get("filter", ""), _FILTERS, _TIME_FIELDS)
-    candidates = _candidates(call.account, conditions)
-    records = [r for r in candidates if matches(conditions, profile_field(r))]
-    if "sort" in call.query:
-        field, descending = sort_key(call.query, _SORTS, "id")
-        records.sort(key=lambda r: str(profile_field(r)(field) or ""), reverse=descending)
+    records = select(
+        _candidates(call.account, conditions),
+        call.query,
+        profile_field,
+        filters=_FILTERS,
+        time_fields=_TIME_FIELDS,
+        sorts=_SORTS,
+    )
     return collection(
         records, lambda r: render(call, r), base=call.base, path=call.path, query=call.query
     )

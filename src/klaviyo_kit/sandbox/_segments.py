@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from klaviyo_kit.sandbox import _lists
-from klaviyo_kit.sandbox._filters import matches, parse_filter
+from klaviyo_kit.sandbox._filters import select
 from klaviyo_kit.sandbox._jsonapi import Reply, collection, links_self, not_found, relationship
 from klaviyo_kit.sandbox._state import Record, iso
 
@@ -15,12 +15,15 @@ if TYPE_CHECKING:
     from klaviyo_kit.sandbox._context import Call
     from klaviyo_kit.sandbox._state import Account
 
-_FILTERS = {
+_FILTERS = {  # as the SDK documents get_segments' filter
     "name": frozenset({"equals", "any"}),
     "id": frozenset({"equals", "any"}),
-    "is_active": frozenset({"equals"}),
+    "created": frozenset({"greater-than"}),
+    "updated": frozenset({"greater-than"}),
+    "is_active": frozenset({"equals", "any"}),
     "is_starred": frozenset({"equals"}),
 }
+_MEMBER_FILTERS = {**_lists.MEMBER_FILTERS, "profile_id": frozenset({"equals", "any"})}
 
 
 def members_of(account: Account, record: Record) -> dict[str, float]:
@@ -73,6 +76,8 @@ def _field(record: Record) -> Callable[[str], object]:
             return record.id
         if name == "is_active":
             return True
+        if name in {"created", "updated"}:
+            return getattr(record, name)
         return record.attributes.get(name, False)
 
     return get
@@ -80,8 +85,14 @@ def _field(record: Record) -> Callable[[str], object]:
 
 def get_segments(call: Call) -> Reply:
     """GET /api/segments."""
-    conditions = parse_filter(call.query.get("filter", ""), _FILTERS)
-    records = [r for r in call.account.segments.values() if matches(conditions, _field(r))]
+    records = select(
+        call.account.segments.values(),
+        call.query,
+        _field,
+        filters=_FILTERS,
+        time_fields=frozenset({"created", "updated"}),
+        sorts=frozenset({"created", "id", "name", "updated"}),
+    )
     return collection(
         records,
         lambda r: render(call, r),
@@ -101,12 +112,14 @@ def get_segment(call: Call) -> Reply:
 
 def get_profiles_for_segment(call: Call) -> Reply:
     """GET /api/segments/{id}/profiles."""
-    return _lists.member_collection(call, members_of(call.account, find(call)), ids_only=False)
+    joined = members_of(call.account, find(call))
+    return _lists.member_collection(call, joined, ids_only=False, filters=_MEMBER_FILTERS)
 
 
 def get_profile_ids_for_segment(call: Call) -> Reply:
     """GET /api/segments/{id}/relationships/profiles."""
-    return _lists.member_collection(call, members_of(call.account, find(call)), ids_only=True)
+    joined = members_of(call.account, find(call))
+    return _lists.member_collection(call, joined, ids_only=True, filters=_MEMBER_FILTERS)
 
 
 HANDLERS: Mapping[str, Callable[[Call], Reply]] = {
