@@ -134,3 +134,23 @@ def test_single_resource_document():
 )
 def test_next_cursor(url, cursor):
     assert next_cursor(url) == cursor
+
+
+def test_campaign_name_is_lifted_from_the_definition():
+    from klaviyo_kit.sdk.types import Campaign
+
+    campaign = Campaign.from_resource(
+        {
+            "type": "campaign",
+            "id": "C1",
+            "attributes": {
+                "definition": {"name": "Spring", "archived": False, "builder": "canvas"}
+            },
+        }
+    )
+    assert campaign.name == "Spring"
+    assert campaign.archived is False
+    assert campaign.definition is not None
+    assert campaign.definition["builder"] == "canvas"
+    old = Campaign.from_resource({"type": "campaign", "id": "C2", "attributes": {"name": "Old"}})
+    assert old.name == "Old"

@@ -47,7 +47,8 @@ def recorder(sandbox: Sandbox) -> Recorder:
 
 @pytest.fixture
 def settings() -> KlaviyoSettings:
-    return KlaviyoSettings(private_key=KEY)
+    # The sandbox here enforces no limits, so the client does not pace either.
+    return KlaviyoSettings(private_key=KEY, rate_limit={"enabled": False})
 
 
 @pytest.fixture
@@ -115,7 +116,7 @@ def build_kit(
 ) -> Kit:
     inner = sandbox.transport()
     kit = Kit(mode, sandbox, Recorder(wrap(inner) if wrap else inner))
-    settings = settings or KlaviyoSettings(private_key=KEY)
+    settings = settings or KlaviyoSettings(private_key=KEY, rate_limit={"enabled": False})
     if mode == "sync":
         kit.client = KlaviyoClient(
             settings, transport=kit.recorder, cache=cache, sleep=kit.sleeps.append

@@ -66,8 +66,8 @@ async def test_create_with_audiences_and_content(kit):
     assert (definition["included"], definition["excluded"]) == ([included], [excluded])
     got = await kit(kit.client.campaigns.get(campaign.id))
     assert got.id == campaign.id
-    assert got.model_extra is not None
-    assert got.model_extra["definition"]["name"] == "Spring"
+    assert got.name == "Spring"
+    assert got.definition is not None
 
 
 async def test_iter_walks_every_page(kit):

@@ -41,7 +41,9 @@ def sandbox() -> Sandbox:
 
 @pytest.fixture
 def client(sandbox) -> Iterator[KlaviyoClient]:
-    with KlaviyoClient(KlaviyoSettings(private_key=KEY), transport=sandbox.transport()) as c:
+    # One attempt per request: these tests are about the sender's own retries through the queue.
+    settings = KlaviyoSettings(private_key=KEY, retry={"attempts": 1})
+    with KlaviyoClient(settings, transport=sandbox.transport()) as c:
         yield c
 
 

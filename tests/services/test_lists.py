@@ -22,7 +22,8 @@ MEMBERS = "/api/lists/{}/relationships/profiles"
 def crowd() -> tuple[Sandbox, list[str]]:
     """A sandbox holding 1,001 profiles (built once: the chunking tests only add lists)."""
     sandbox = Sandbox(seed=7, rate_limits=False)
-    with KlaviyoClient(KlaviyoSettings(private_key=KEY), transport=sandbox.transport()) as client:
+    settings = KlaviyoSettings(private_key=KEY, rate_limit={"enabled": False})
+    with KlaviyoClient(settings, transport=sandbox.transport()) as client:
         for i in range(1001):
             client.profiles.upsert({"email": f"p{i}@example.com"})
     return sandbox, list(sandbox.account.profiles)

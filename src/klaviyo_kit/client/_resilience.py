@@ -88,24 +88,19 @@ def build_resilience(
     """Use what was injected; build the rest from ``settings``.
 
     Logging hooks are always on (``logging.getLogger("klaviyo_kit")``, never configured here);
-    the caller's hooks are added, and a failing hook never fails a call.
+    the caller's hooks are added, and a failing hook never fails a call. ``sleep``/``asleep``
+    drive retry backoff; a default limiter keeps the real clock and sleep (an injected no-op
+    sleep must not turn pacing into a busy loop); inject a limiter to control its time too.
     """
     hook = combine_hooks(LoggingHooks(), *hooks)
     account = settings.account_fingerprint
     if limiter is None and settings.rate_limit.enabled:
         if settings.rate_limit.backend == "redis":
             limiter = RedisRateLimiter(
-                account,
-                settings.rate_limit,
-                url=settings.rate_limit.redis_url,
-                sleep=sleep,
-                asleep=asleep,
-                hooks=hook,
+                account, settings.rate_limit, url=settings.rate_limit.redis_url, hooks=hook
             )
         else:
-            limiter = MemoryRateLimiter(
-                account, settings.rate_limit, sleep=sleep, asleep=asleep, hooks=hook
-            )
+            limiter = MemoryRateLimiter(account, settings.rate_limit, hooks=hook)
     if retry is None:
         retry = RetryPolicy.from_settings(settings.retry, sleep=sleep, asleep=asleep, hooks=hook)
     if breaker is None and settings.breaker.enabled:

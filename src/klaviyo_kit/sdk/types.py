@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -214,13 +214,18 @@ class Segment(Resource):
 
 
 class Campaign(Resource):
-    """An email or SMS campaign."""
+    """An email or SMS campaign.
+
+    From revision 2026-10-15 Klaviyo nests the name and archive flag in ``definition``; they are
+    lifted onto ``name`` and ``archived`` so both revisions read the same.
+    """
 
     resource_type: ClassVar[str] = "campaign"
 
     name: str | None = None
     status: str | None = None
     archived: bool | None = None
+    definition: dict[str, JsonValue] | None = None
     audiences: dict[str, JsonValue] | None = None
     send_options: dict[str, JsonValue] | None = None
     tracking_options: dict[str, JsonValue] | None = None
@@ -229,6 +234,17 @@ class Campaign(Resource):
     scheduled_at: datetime | None = None
     updated_at: datetime | None = None
     send_time: datetime | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lift_definition(cls, data: object) -> object:
+        if isinstance(data, dict) and isinstance(data.get("definition"), dict):
+            definition = data["definition"]
+            data = dict(data)
+            for key in ("name", "archived"):
+                if data.get(key) is None and key in definition:
+                    data[key] = definition[key]
+        return data
 
 
 class Template(Resource):

@@ -11,9 +11,12 @@ from klaviyo_kit.services._campaign_inputs import EmailContent, campaign_body, c
 from klaviyo_kit.services._campaign_send import job_flow, send_flow, wait_flow
 from klaviyo_kit.services._flow import Call, Flow
 from klaviyo_kit.services._ids import require_id
+from klaviyo_kit.services.filters import and_, equals
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+
+CHANNELS: Final = ("email", "sms", "mobile_push")
 
 __all__ = ["AsyncCampaigns", "Campaigns"]
 
@@ -39,13 +42,16 @@ class _CampaignsLogic:
         return Document.parse(result).resource(Campaign)
 
     def _page_flow(
-        self, filter_: str | None, page_size: int, cursor: str | None
+        self, filter_: str | None, page_size: int, cursor: str | None, channel: str = "email"
     ) -> Flow[Page[Campaign]]:
         if not 1 <= page_size <= MAX_CAMPAIGN_PAGE:
             raise InvalidInputError("page_size", f"must be 1 to 100, got {page_size}")
-        kwargs: dict[str, object] = {"page_size": page_size}
-        if filter_:
-            kwargs["filter"] = filter_
+        if channel not in CHANNELS:
+            raise InvalidInputError("channel", f"must be one of {', '.join(CHANNELS)}")
+        # Klaviyo requires a channel filter when listing campaigns.
+        if not filter_ or "messages.channel" not in filter_:
+            filter_ = and_(equals("messages.channel", channel), *([filter_] if filter_ else []))
+        kwargs: dict[str, object] = {"page_size": page_size, "filter": filter_}
         if cursor:
             kwargs["page_cursor"] = cursor
         result = yield Call("campaigns", "get_campaigns", (), kwargs)
@@ -159,9 +165,19 @@ class Campaigns(_CampaignsLogic, SyncService):
         """
         return self._run(self._get_flow(campaign_id))
 
-    def iter(self, *, filter: str | None = None, page_size: int = 100) -> Iterator[Campaign]:  # noqa: A002
-        """Yield every campaign matching ``filter``, up to 100 per request."""
-        return self._iterate(lambda cursor: self._page_flow(filter, page_size, cursor))
+    def iter(
+        self,
+        *,
+        filter: str | None = None,  # noqa: A002 - the name Klaviyo and the SDK use
+        channel: str = "email",
+        page_size: int = 100,
+    ) -> Iterator[Campaign]:
+        """Yield every ``channel`` campaign matching ``filter``, up to 100 per request.
+
+        Klaviyo only lists campaigns of one channel at a time (``email``, ``sms`` or
+        ``mobile_push``); the channel condition is added to ``filter`` unless it names one.
+        """
+        return self._iterate(lambda cursor: self._page_flow(filter, page_size, cursor, channel))
 
     def set_content(self, campaign_id: str, content: EmailContent | Mapping[str, object]) -> str:
         """Set the subject, sender and preview of the campaign's (first) message.
@@ -236,9 +252,15 @@ class AsyncCampaigns(_CampaignsLogic, AsyncService):
         """Return the campaign with this id; see :meth:`Campaigns.get`."""
         return await self._run(self._get_flow(campaign_id))
 
-    def iter(self, *, filter: str | None = None, page_size: int = 100) -> AsyncIterator[Campaign]:  # noqa: A002
+    def iter(
+        self,
+        *,
+        filter: str | None = None,  # noqa: A002 - the name Klaviyo and the SDK use
+        channel: str = "email",
+        page_size: int = 100,
+    ) -> AsyncIterator[Campaign]:
         """Yield every matching campaign; see :meth:`Campaigns.iter`."""
-        return self._iterate(lambda cursor: self._page_flow(filter, page_size, cursor))
+        return self._iterate(lambda cursor: self._page_flow(filter, page_size, cursor, channel))
 
     async def set_content(
         self, campaign_id: str, content: EmailContent | Mapping[str, object]

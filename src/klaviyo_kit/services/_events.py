@@ -24,7 +24,7 @@ from klaviyo_kit.services._event_inputs import (
 )
 from klaviyo_kit.services._flow import Call, Flow
 from klaviyo_kit.services._orders import Order, as_order, order_event
-from klaviyo_kit.services._sender import BULK_LIMITS, EventSender
+from klaviyo_kit.services._sender import EventSender
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
@@ -189,7 +189,7 @@ class Events(_EventsLogic, SyncService):
         *,
         batch_size: int = MAX_BULK_EVENTS,
         linger: float = 0.2,
-        limits: Limits | None = BULK_LIMITS,
+        limits: Limits | None = None,
         close_timeout: float = 30.0,
     ) -> EventSender:
         """Start an :class:`EventSender` that queues events and sends them in bulk from a thread.
@@ -271,7 +271,7 @@ class AsyncEvents(_EventsLogic, AsyncService):
         *,
         batch_size: int = MAX_BULK_EVENTS,
         linger: float = 0.2,
-        limits: Limits | None = BULK_LIMITS,
+        limits: Limits | None = None,
         close_timeout: float = 30.0,
     ) -> EventSender:
         """Start a background sender; see :meth:`Events.background`.

@@ -41,8 +41,13 @@ def coerce(model: type[M], value: M | Mapping[str, object], field: str) -> M:
         where = ".".join(str(p) for p in first["loc"])
         path = f"{field}.{where}" if where else field
         ours = first.get("ctx", {}).get("error")
-        problem = ours.problem if isinstance(ours, InvalidInputError) else first["msg"]
-        raise InvalidInputError(path, problem) from None
+        if isinstance(ours, InvalidInputError):
+            # Our own check may know a deeper field (properties.note) than pydantic's location.
+            deeper = where and ours.field.startswith(where)
+            raise InvalidInputError(
+                f"{field}.{ours.field}" if deeper else path, ours.problem
+            ) from None
+        raise InvalidInputError(path, first["msg"]) from None
 
 
 class ProfileInput(BaseModel):
