@@ -198,9 +198,12 @@ def test_get_campaigns_filters_and_sorts_as_the_sdk_documents(sdk):
     named = sdk.Campaigns.get_campaigns(filter="contains(name,'Spring')", sort="-created_at")
     assert [c.id for c in named.data] == [second.data.id, first.data.id]
     assert sdk.Campaigns.get_campaigns(filter="equals(archived,true)").data == []
-    # The 2026-07-15 spec's messages.channel filter is gone at revision 2026-10-15.
+    # Earlier revisions require a channel filter; it is still accepted and applied.
+    email = sdk.Campaigns.get_campaigns(filter="equals(messages.channel,'email')")
+    assert len(email.data) == 2
+    assert sdk.Campaigns.get_campaigns(filter="equals(messages.channel,'sms')").data == []
     with pytest.raises(BadRequestException) as caught:
-        sdk.Campaigns.get_campaigns(filter="equals(messages.channel,'email')")
+        sdk.Campaigns.get_campaigns(filter="equals(status,'Sent')")
     assert '"parameter": "filter"' in (caught.value.body or "")
 
 

@@ -21,10 +21,15 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from klaviyo_kit.sandbox._context import Call
+    from klaviyo_kit.sandbox._state import Account
 
 _POINTER = "/data/attributes"
 _TIMES = frozenset({"greater-or-equal", "greater-than", "less-or-equal", "less-than"})
-_FILTERS = {  # as the SDK documents get_campaigns' filter (revision 2026-10-15)
+# As the SDK documents get_campaigns' filter at revision 2026-10-15, plus ``messages.channel``:
+# earlier revisions require it, the 2026-10-15 docstring no longer lists it, and whether Klaviyo
+# now rejects it is unverified, so it is accepted (and applied), never required.
+_FILTERS = {
+    "messages.channel": frozenset({"equals"}),
     "id": frozenset({"any"}),
     "name": frozenset({"contains"}),
     "archived": frozenset({"equals"}),
@@ -203,8 +208,10 @@ def delete_campaign(call: Call) -> Reply:
     return Reply(204)
 
 
-def _campaign_field(record: Record) -> Callable[[str], object]:
+def _campaign_field(account: Account, record: Record) -> Callable[[str], object]:
     definition = record.attributes["definition"]
+    channels = {account.messages[m].extra["channel"] for m in record.extra["messages"]}
+    channel = next(iter(channels)) if len(channels) == 1 else None
 
     def get(name: str) -> object:
         if name == "id":
@@ -215,6 +222,8 @@ def _campaign_field(record: Record) -> Callable[[str], object]:
             return record.updated
         if name == "archived":
             return bool(definition.get("archived"))
+        if name == "messages.channel":
+            return channel
         return definition.get(name)
 
     return get
@@ -225,7 +234,7 @@ def get_campaigns(call: Call) -> Reply:
     records = select(
         call.account.campaigns.values(),
         call.query,
-        _campaign_field,
+        lambda record: _campaign_field(call.account, record),
         filters=_FILTERS,
         time_fields=frozenset({"created_at", "updated_at"}),
         sorts=frozenset({"created_at", "id", "name", "updated_at"}),
