@@ -1,4 +1,4 @@
-"""A pytest plugin for your own tests: a Klaviyo sandbox and a client wired to it.
+"""A pytest plugin for your own tests: a Klaviyo sandbox, a client wired to it, its HTTP server.
 
 Installed with klaviyo-kit (entry point ``pytest11``), so the fixtures are there with no import:
 
