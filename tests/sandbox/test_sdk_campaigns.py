@@ -245,3 +245,60 @@ def test_list_update_and_delete_templates(sdk, sandbox: Sandbox):
     assert updated.data.attributes.name == "Hello"
     assert sdk.Templates.delete_template(template_id) is None
     assert sandbox.account.templates == {}
+
+
+def test_campaign_variations_carry_the_message_content(sdk, sandbox: Sandbox):
+    from openapi_client.models.variation_create_query import VariationCreateQuery
+    from openapi_client.models.variation_partial_update_query import VariationPartialUpdateQuery
+
+    campaign = make_campaign(sdk, [make_list(sdk, make_profile(sdk, "a@example.com"))])
+    message_id = campaign.data.relationships.campaign_messages.data[0].id
+    inline = sdk.Campaigns.get_variations_for_campaign_message(message_id)
+    assert name_of(inline) == "GetVariationResponseCollection"
+    assert [v.attributes.definition.details for v in inline.data] == [{"subject": "Hi!"}]
+    first = inline.data[0].id
+    edit = {
+        "data": {
+            "type": "campaign-variation",
+            "id": first,
+            "attributes": {"definition": {"details": {"subject": "New", "channel": "sms"}}},
+        }
+    }
+    sdk.Campaigns.update_campaign_variation(first, VariationPartialUpdateQuery.from_dict(edit))
+    assert sandbox.account.messages[message_id].extra["channel"] == "sms"
+    edit["data"]["attributes"]["definition"]["details"] = {"subject": "Hi!"}
+    sdk.Campaigns.update_campaign_variation(first, VariationPartialUpdateQuery.from_dict(edit))
+    body = {
+        "data": {
+            "type": "campaign-variation",
+            "attributes": {"definition": {"name": "B", "details": {"subject": "Hey"}}},
+            "relationships": {
+                "campaign-message": {"data": {"type": "campaign-message", "id": message_id}}
+            },
+        }
+    }
+    created = sdk.Campaigns.create_campaign_variation(VariationCreateQuery.from_dict(body))
+    assert name_of(created) == "PostVariationResponse"
+    variation_id = created.data.id
+    got = sdk.Campaigns.get_campaign_variation(variation_id)
+    assert name_of(got) == "GetVariationResponseCompoundDocument"
+    update = {
+        "data": {
+            "type": "campaign-variation",
+            "id": variation_id,
+            "attributes": {"definition": {"details": {"subject": "Hello"}}},
+        }
+    }
+    query = VariationPartialUpdateQuery.from_dict(update)
+    updated = sdk.Campaigns.update_campaign_variation(variation_id, query)
+    assert name_of(updated) == "PatchVariationResponse"
+    assert updated.data.attributes.definition.details == {"subject": "Hello"}
+    ids = sdk.Campaigns.get_variation_ids_for_campaign_message(message_id)
+    assert [v.id for v in ids.data] == [inline.data[0].id, variation_id]
+    assert sandbox.account.messages[message_id].extra["content"] == {"subject": "Hi!"}
+    assert sdk.Campaigns.delete_campaign_variation(variation_id) is None
+    assert list(sandbox.account.variations) == [inline.data[0].id]
+    message = sdk.Campaigns.get_campaign_message(message_id)
+    assert [v.id for v in message.data.relationships.campaign_variations.data] == [
+        inline.data[0].id
+    ]

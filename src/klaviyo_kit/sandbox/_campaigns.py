@@ -119,7 +119,8 @@ def create_campaign(call: Call) -> Reply:
             ids.ulid(now), {"definition": spec}, now, now, {"campaign": campaign.id, "messages": []}
         )
         temporary[str(raw.get("temporary_id"))] = audience
-    messages = []
+    messages: list[Record] = []
+    variations: list[Record] = []
     for index, raw in enumerate(_list_of_objects(attrs.get("messages"), f"{_POINTER}/messages")):
         target = temporary.get(str(raw.get("audience_temporary_id")))
         if target is None:
@@ -127,36 +128,53 @@ def create_campaign(call: Call) -> Reply:
                 "'audience_temporary_id' does not name an audience in this request.",
                 pointer=f"{_POINTER}/messages/{index}/audience_temporary_id",
             )
-        pointer = f"{_POINTER}/messages/{index}/variations"
-        variations = as_array(raw.get("variations"), pointer)
-        details = as_object(
-            dig(variations[0], f"{pointer}/0", "definition", "details") if variations else None,
-            f"{pointer}/0/definition/details",
-        )
         definition_ = {"name": raw.get("name"), "status": "draft"}
         message = Record(
             ids.ulid(now),
             {"definition": definition_},
             now,
             now,
-            {
-                "campaign": campaign.id,
-                "audience": target.id,
-                "channel": str(details.get("channel", "email")),
-                "content": {k: v for k, v in details.items() if k != "channel"},
-                "template": None,
-            },
+            {"campaign": campaign.id, "audience": target.id, "template": None, "variations": []},
         )
+        pointer = f"{_POINTER}/messages/{index}/variations"
+        for number, item in enumerate(as_array(raw.get("variations"), pointer)):
+            spec = as_object(
+                dig(item, f"{pointer}/{number}", "definition"), f"{pointer}/{number}/definition"
+            )
+            as_object(spec.get("details"), f"{pointer}/{number}/definition/details")
+            variation = Record(
+                ids.ulid(now), {"definition": spec}, now, now, {"message": message.id}
+            )
+            variations.append(variation)
+            message.extra["variations"].append(variation.id)
         target.extra["messages"].append(message.id)
         messages.append(message)
     for audience in temporary.values():
         call.account.audiences[audience.id] = audience
         campaign.extra["audiences"].append(audience.id)
+    for variation in variations:
+        call.account.variations[variation.id] = variation
     for message in messages:
         call.account.messages[message.id] = message
+        sync_content(call.account, message)
         campaign.extra["messages"].append(message.id)
     call.account.campaigns[campaign.id] = campaign
     return Reply(201, {"data": render(call, campaign), "links": links_self(call.base, call.path)})
+
+
+def sync_content(account: Account, message: Record) -> None:
+    """Copy a message's first variation's ``details`` into ``extra`` (``channel``, ``content``).
+
+    The channel is ``email`` unless the details name another; ``content`` is the rest.
+    """
+    details: dict[str, Any] = {}
+    for variation_id in message.extra["variations"]:
+        variation = account.variations.get(variation_id)
+        if variation is not None:
+            details = dict(variation.attributes["definition"].get("details") or {})
+            break
+    message.extra["channel"] = str(details.pop("channel", "email"))
+    message.extra["content"] = details
 
 
 def find(call: Call, table: Mapping[str, Record], kind: str) -> Record:
@@ -202,7 +220,9 @@ def delete_campaign(call: Call) -> Reply:
     for audience_id in record.extra["audiences"]:
         call.account.audiences.pop(audience_id, None)
     for message_id in record.extra["messages"]:
-        call.account.messages.pop(message_id, None)
+        message = call.account.messages.pop(message_id, None)
+        for variation_id in message.extra["variations"] if message is not None else ():
+            call.account.variations.pop(variation_id, None)
     call.account.send_jobs.pop(record.id, None)
     del call.account.campaigns[record.id]
     return Reply(204)

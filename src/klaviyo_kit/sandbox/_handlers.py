@@ -19,6 +19,7 @@ from klaviyo_kit.sandbox import (
     _segments,
     _sends,
     _templates,
+    _variations,
     _webhook_api,
 )
 
@@ -40,6 +41,7 @@ HANDLERS: Mapping[str, Callable[[Call], Reply]] = {
     **_templates.HANDLERS,
     **_campaigns.HANDLERS,
     **_campaign_parts.HANDLERS,
+    **_variations.HANDLERS,
     **_sends.HANDLERS,
     **_imports.HANDLERS,
     **_consent.HANDLERS,
