@@ -302,3 +302,33 @@ def test_campaign_variations_carry_the_message_content(sdk, sandbox: Sandbox):
     assert [v.id for v in message.data.relationships.campaign_variations.data] == [
         inline.data[0].id
     ]
+
+
+def test_create_update_and_delete_a_segment_by_definition(sdk, sandbox: Sandbox):
+    from openapi_client.models.segment_create_query import SegmentCreateQuery
+    from openapi_client.models.segment_partial_update_query import SegmentPartialUpdateQuery
+
+    inside = make_profile(sdk, "in@example.com")
+    make_profile(sdk, "out@example.com")
+    list_id = make_list(sdk, inside)
+    condition = {"type": "profile-group-membership", "is_member": True, "group_ids": [list_id]}
+    body = {
+        "data": {
+            "type": "segment",
+            "attributes": {
+                "name": "On the list",
+                "definition": {"condition_groups": [{"conditions": [condition]}]},
+            },
+        }
+    }
+    created = sdk.Segments.create_segment(SegmentCreateQuery.from_dict(body))
+    assert name_of(created) == "PostSegmentCreateResponse"
+    segment_id = created.data.id
+    members = sdk.Segments.get_profile_ids_for_segment(segment_id)
+    assert [p.id for p in members.data] == [inside]
+    update = {"data": {"type": "segment", "id": segment_id, "attributes": {"name": "Renamed"}}}
+    updated = sdk.Segments.update_segment(segment_id, SegmentPartialUpdateQuery.from_dict(update))
+    assert name_of(updated) == "PatchSegmentPartialUpdateResponse"
+    assert updated.data.attributes.name == "Renamed"
+    assert sdk.Segments.delete_segment(segment_id) is None
+    assert sandbox.account.segments == {}

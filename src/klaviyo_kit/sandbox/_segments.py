@@ -26,15 +26,49 @@ _FILTERS = {  # as the SDK documents get_segments' filter
 _MEMBER_FILTERS = {**_lists.MEMBER_FILTERS, "profile_id": frozenset({"equals", "any"})}
 
 
-def members_of(account: Account, record: Record) -> dict[str, float]:
-    """Return ``{profile id: joined}`` for a segment: its fixed members plus its rule's matches."""
+def members_of(
+    account: Account, record: Record, seen: frozenset[str] = frozenset()
+) -> dict[str, float]:
+    """Return ``{profile id: joined}`` for a segment.
+
+    Members are its fixed members, the profiles its ``where`` rule accepts, and, for a segment
+    created through the API, the profiles its definition accepts: condition groups must all
+    hold, any condition of a group may; only ``profile-group-membership`` conditions (member
+    of one of ``group_ids``, or of none when ``is_member`` is false) are evaluated, others
+    accept no one.
+    """
     joined = dict(account.segment_members.get(record.id, {}))
     rule: Callable[[Mapping[str, Any]], bool] | None = record.extra.get("rule")
-    if rule is not None:
-        for profile in account.profiles.values():
-            if profile.id not in joined and rule(profile.attributes):
-                joined[profile.id] = profile.created
+    groups = (record.attributes.get("definition") or {}).get("condition_groups") or []
+    if rule is None and not groups:
+        return joined
+    memberships = [
+        [_group_members(account, c, seen | {record.id}) for c in g["conditions"]] for g in groups
+    ]
+    for profile in account.profiles.values():
+        accepted = rule(profile.attributes) if rule is not None else True
+        accepted = accepted and all(
+            any(test(profile.id) for test in group) for group in memberships
+        )
+        if profile.id not in joined and accepted:
+            joined[profile.id] = profile.created
     return joined
+
+
+def _group_members(
+    account: Account, condition: Mapping[str, Any], seen: frozenset[str]
+) -> Callable[[str], bool]:
+    if condition.get("type") != "profile-group-membership":
+        return lambda _profile_id: False
+    inside: set[str] = set()
+    for group_id in condition.get("group_ids") or []:
+        if group_id in account.lists:
+            inside.update(account.list_members.get(group_id, {}))
+        elif group_id in account.segments and group_id not in seen:
+            inside.update(members_of(account, account.segments[group_id], seen))
+    if condition.get("is_member", True):
+        return inside.__contains__
+    return lambda profile_id: profile_id not in inside
 
 
 def render(call: Call, record: Record) -> dict[str, Any]:
@@ -42,7 +76,7 @@ def render(call: Call, record: Record) -> dict[str, Any]:
     path = f"/api/segments/{record.id}"
     attributes: dict[str, Any] = {
         "name": record.attributes["name"],
-        "definition": None,
+        "definition": record.attributes.get("definition"),
         "created": iso(record.created),
         "updated": iso(record.updated),
         "is_active": True,
