@@ -32,15 +32,6 @@ _FILTERS = {
     "updated": frozenset({"greater-than"}),
 }
 _SORTS = frozenset({"created", "id", "name", "updated"})
-MEMBER_FILTERS = {  # as the SDK documents get_profiles_for_list's filter
-    "email": frozenset({"equals", "any"}),
-    "phone_number": frozenset({"equals", "any"}),
-    "push_token": frozenset({"equals", "any"}),
-    "_kx": frozenset({"equals"}),
-    "joined_group_at": frozenset(
-        {"greater-than", "less-than", "greater-or-equal", "less-or-equal"}
-    ),
-}
 MAX_RELATIONSHIP_IDS = 1000
 
 
@@ -193,79 +184,6 @@ def remove_profiles_from_list(call: Call) -> Reply:
     return Reply(204)
 
 
-def _member_field(member: tuple[Record, float]) -> Callable[[str], object]:
-    profile, joined = member
-    getter = _profiles.profile_field(profile)
-
-    def get(name: str) -> object:
-        if name == "joined_group_at":
-            return joined
-        if name == "profile_id":
-            return profile.id
-        return getter(name)
-
-    return get
-
-
-def members(
-    call: Call, joined: Mapping[str, float], filters: Mapping[str, frozenset[str]] = MEMBER_FILTERS
-) -> list[Record]:
-    """Return the member profiles matching the call's ``filter`` and ``sort``.
-
-    The natural order is the order they joined; ``sort`` accepts ``joined_group_at``.
-    """
-    pairs = [
-        (call.account.profiles[profile_id], when)
-        for profile_id, when in joined.items()
-        if profile_id in call.account.profiles
-    ]
-    chosen = select(
-        pairs,
-        call.query,
-        _member_field,
-        filters=filters,
-        time_fields=frozenset({"joined_group_at"}),
-        sorts=frozenset({"joined_group_at"}),
-    )
-    return [profile for profile, _ in chosen]
-
-
-def member_collection(
-    call: Call,
-    joined: Mapping[str, float],
-    *,
-    ids_only: bool,
-    filters: Mapping[str, frozenset[str]] = MEMBER_FILTERS,
-) -> Reply:
-    """Return members as profiles (with ``joined_group_at``) or as resource identifiers."""
-    records = members(call, joined, filters)
-    if ids_only:
-        return collection(
-            records,
-            lambda r: {"type": "profile", "id": r.id},
-            base=call.base,
-            path=call.path,
-            query=call.query,
-        )
-
-    def member(record: Record) -> dict[str, Any]:
-        resource = _profiles.render(call, record)
-        resource["attributes"]["joined_group_at"] = iso(joined[record.id])
-        return resource
-
-    return collection(records, member, base=call.base, path=call.path, query=call.query)
-
-
-def get_profiles_for_list(call: Call) -> Reply:
-    """GET /api/lists/{id}/profiles."""
-    return member_collection(call, call.account.list_members[find(call).id], ids_only=False)
-
-
-def get_profile_ids_for_list(call: Call) -> Reply:
-    """GET /api/lists/{id}/relationships/profiles."""
-    return member_collection(call, call.account.list_members[find(call).id], ids_only=True)
-
-
 def _profile_lists(call: Call) -> list[Record]:
     profile = _profiles.find(call)
     return [
@@ -305,8 +223,6 @@ HANDLERS: Mapping[str, Callable[[Call], Reply]] = {
     "delete_list": delete_list,
     "add_profiles_to_list": add_profiles_to_list,
     "remove_profiles_from_list": remove_profiles_from_list,
-    "get_profiles_for_list": get_profiles_for_list,
-    "get_profile_ids_for_list": get_profile_ids_for_list,
     "get_lists_for_profile": get_lists_for_profile,
     "get_list_ids_for_profile": get_list_ids_for_profile,
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from klaviyo_kit.sandbox import _lists
+from klaviyo_kit.sandbox import _members
 from klaviyo_kit.sandbox._filters import select
 from klaviyo_kit.sandbox._jsonapi import Reply, collection, links_self, not_found, relationship
 from klaviyo_kit.sandbox._state import Record, iso
@@ -23,7 +23,7 @@ _FILTERS = {  # as the SDK documents get_segments' filter
     "is_active": frozenset({"equals", "any"}),
     "is_starred": frozenset({"equals"}),
 }
-_MEMBER_FILTERS = {**_lists.MEMBER_FILTERS, "profile_id": frozenset({"equals", "any"})}
+_MEMBER_FILTERS = {**_members.MEMBER_FILTERS, "profile_id": frozenset({"equals", "any"})}
 
 
 def members_of(
@@ -147,13 +147,13 @@ def get_segment(call: Call) -> Reply:
 def get_profiles_for_segment(call: Call) -> Reply:
     """GET /api/segments/{id}/profiles."""
     joined = members_of(call.account, find(call))
-    return _lists.member_collection(call, joined, ids_only=False, filters=_MEMBER_FILTERS)
+    return _members.member_collection(call, joined, ids_only=False, filters=_MEMBER_FILTERS)
 
 
 def get_profile_ids_for_segment(call: Call) -> Reply:
     """GET /api/segments/{id}/relationships/profiles."""
     joined = members_of(call.account, find(call))
-    return _lists.member_collection(call, joined, ids_only=True, filters=_MEMBER_FILTERS)
+    return _members.member_collection(call, joined, ids_only=True, filters=_MEMBER_FILTERS)
 
 
 HANDLERS: Mapping[str, Callable[[Call], Reply]] = {
