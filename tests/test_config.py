@@ -127,3 +127,19 @@ def test_settings_are_frozen():
     s = KlaviyoSettings()
     with pytest.raises(ValidationError):
         s.timeout = 1.0  # type: ignore[misc]
+
+
+def test_redis_passwords_are_masked_in_repr():
+    s = KlaviyoSettings(
+        private_key=KEY,
+        rate_limit={"backend": "redis", "redis_url": "redis://:hunter2@redis.internal:6380/1"},
+        cache={"backend": "redis", "redis_url": "rediss://app:hunter3@cache.internal/0"},
+    )
+    for text in (repr(s), str(s), repr(s.rate_limit), repr(s.cache)):
+        assert "hunter2" not in text
+        assert "hunter3" not in text
+    assert "redis://:***@redis.internal:6380/1" in repr(s.rate_limit)
+    assert "rediss://app:***@cache.internal/0" in repr(s.cache)
+    # The value itself is untouched: the limiter and the cache still connect with it.
+    assert s.rate_limit.redis_url == "redis://:hunter2@redis.internal:6380/1"
+    assert "redis://127.0.0.1:6379/0" in repr(KlaviyoSettings().rate_limit)

@@ -16,12 +16,16 @@ from __future__ import annotations
 import hashlib
 import re
 from enum import Enum
-from typing import Annotated, Final
+from typing import TYPE_CHECKING, Annotated, Final
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from klaviyo_kit.operations import SDK_REVISION, Limits
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 __all__ = [
     "BreakerSettings",
@@ -47,13 +51,34 @@ class Environment(str, Enum):
     PRODUCTION = "production"
 
 
-class RateLimitSettings(BaseModel):
+def _masked_url(url: str) -> str:
+    """Return ``url`` with its password replaced by ``***`` (for reprs and log lines)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=f"{parts.username or ''}:***@{host}").geturl()
+
+
+class _MaskedRedisUrl(BaseModel):
+    """Shows ``redis_url`` without its password in ``repr``/``str``."""
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, object]]:
+        """Yield the fields for ``repr``, masking the password of ``redis_url``."""
+        for name, value in super().__repr_args__():
+            yield (
+                name,
+                _masked_url(value) if name == "redis_url" and isinstance(value, str) else value,
+            )
+
+
+class RateLimitSettings(_MaskedRedisUrl):
     """How calls are paced before they reach Klaviyo.
 
     Attributes:
         enabled: Pace calls proactively (the default). Off means only 429 feedback slows calls.
         backend: ``memory`` (one process) or ``redis`` (all processes share the account budget).
-        redis_url: Redis URL for the ``redis`` backend.
+        redis_url: Redis URL for the ``redis`` backend (its password is masked in ``repr``).
         headroom: Fraction of each published limit to use, 0 < headroom <= 1, to leave room for
             other integrations on the same account.
         overrides: Per-operation limits replacing the published table, as
@@ -94,7 +119,7 @@ class RateLimitSettings(BaseModel):
         return Limits(int(match.group(1)), int(match.group(2)))
 
 
-class CacheSettings(BaseModel):
+class CacheSettings(_MaskedRedisUrl):
     """Caching of lookups such as metric ids, list ids and segment membership.
 
     Attributes:
@@ -102,7 +127,7 @@ class CacheSettings(BaseModel):
         ttl: Seconds an entry lives; ``None`` means 300 s in production, 60 s elsewhere.
         max_size: Most entries the in-memory cache holds.
         backend: ``memory`` or ``redis``.
-        redis_url: Redis URL for the ``redis`` backend.
+        redis_url: Redis URL for the ``redis`` backend (its password is masked in ``repr``).
     """
 
     model_config = ConfigDict(frozen=True)
