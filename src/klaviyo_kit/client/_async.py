@@ -93,6 +93,10 @@ class AsyncKlaviyoClient(BaseClient):
         )
         chosen = self.resilience.async_stages() if stages is None else stages
         self.pipeline = AsyncPipeline(chosen, self._run_sync)
+        self._own(
+            self.cache if cache is None else None,
+            self.resilience.limiter if limiter is None else None,
+        )
 
     async def _run_sync(self, fn: Callable[[], T]) -> T:
         return await anyio.to_thread.run_sync(fn, limiter=self._threads)
@@ -141,10 +145,14 @@ class AsyncKlaviyoClient(BaseClient):
         return AsyncEvents(self)
 
     async def aclose(self) -> None:
-        """Flush and stop background event senders, then close the httpx client (if built here)."""
+        """Flush and stop background event senders, then close what the client built.
+
+        That is the httpx client, and a Redis rate limiter or cache built from the settings;
+        anything passed in (``http_client``, ``limiter``, ``cache``) stays open.
+        """
         if "events" in self.__dict__:
             await self.events.close()
-        self._close_http()
+        await self._aclose_owned()
 
     async def __aenter__(self) -> Self:
         """Use the client as an async context manager that closes it on exit."""

@@ -92,6 +92,10 @@ class KlaviyoClient(BaseClient):
             self.settings, limiter=limiter, retry=retry, breaker=breaker, hooks=hooks, sleep=sleep
         )
         self.pipeline = Pipeline(self.resilience.stages() if stages is None else stages)
+        self._own(
+            self.cache if cache is None else None,
+            self.resilience.limiter if limiter is None else None,
+        )
         self._sleep = sleep
         self._sdk = SdkApis(self._session.group, self._invoke)
 
@@ -159,13 +163,16 @@ class KlaviyoClient(BaseClient):
         return Events(self)
 
     def close(self) -> None:
-        """Flush and stop background event senders, then close the httpx client (if built here).
+        """Flush and stop background event senders, then close what the client built.
+
+        That is the httpx client, and a Redis rate limiter or cache built from the settings;
+        anything passed in (``http_client``, ``limiter``, ``cache``) stays open.
 
         Later calls raise ``RuntimeError``.
         """
         if "events" in self.__dict__:
             self.events.close()
-        self._close_http()
+        self._close_owned()
 
     def __enter__(self) -> Self:
         """Use the client as a context manager that closes it on exit."""
