@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from klaviyo_kit.config import BreakerSettings
-from klaviyo_kit.errors import CircuitOpenError, ServerError, TransportError
+from klaviyo_kit.errors import CircuitOpenError, KlaviyoError, ServerError, TransportError
 from klaviyo_kit.resilience._hooks import BreakerChange, BreakerState, Hooks, combine_hooks
 
 if TYPE_CHECKING:
@@ -52,7 +52,9 @@ class CircuitBreaker:
     :class:`~klaviyo_kit.errors.CircuitOpenError` without running. After ``cool_down`` seconds
     it half-opens and lets one trial call through; its success closes the circuit, its failure
     opens it again. Any other outcome (a result, a 4xx, a 429) counts as success: Klaviyo
-    answered. Thread-safe and asyncio-safe.
+    answered. An exception outside the kit's error tree (the caller's bug, such as pydantic's
+    ``ValidationError`` raised before sending, or a cancellation) counts as neither: a
+    half-open circuit stays half-open. Thread-safe and asyncio-safe.
 
     Args:
         failure_threshold: Consecutive failures that open the circuit.
@@ -223,8 +225,8 @@ class CircuitBreaker:
         with self._lock:
             if trial:
                 self._trial_running = False
-            if error is not None and not isinstance(error, Exception):
-                return  # cancelled or interrupted: says nothing about Klaviyo
+            if error is not None and not isinstance(error, KlaviyoError):
+                return  # a caller's bug, cancelled or interrupted: says nothing about Klaviyo
             if isinstance(error, (TransportError, ServerError)):
                 self._failures += 1
                 if trial or (self._state == "closed" and self._failures >= self.failure_threshold):
