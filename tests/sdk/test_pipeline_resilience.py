@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 import respx
 
 from klaviyo_kit import AsyncKlaviyoClient, KlaviyoClient, KlaviyoSettings
 from klaviyo_kit.errors import CircuitOpenError, ConnectError, RateLimitError, ServerError
+from klaviyo_kit.operations import Limits
 from klaviyo_kit.resilience import (
     BaseHooks,
     CircuitBreaker,
@@ -247,3 +251,74 @@ async def test_async_client_gets_the_same_pipeline():
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@dataclass
+class RecordingLimiter:
+    """A RateLimiter that grants at once and records what each response taught it."""
+
+    observed: list[tuple[str, int, str | None]] = field(default_factory=list)
+
+    def acquire(
+        self,
+        operation: str,
+        cost: int = 1,
+        *,
+        limits: Limits | None = None,
+        deadline: float | None = None,
+    ) -> float:
+        return 0.0
+
+    async def aacquire(
+        self,
+        operation: str,
+        cost: int = 1,
+        *,
+        limits: Limits | None = None,
+        deadline: float | None = None,
+    ) -> float:
+        return 0.0
+
+    def observe(
+        self,
+        operation: str,
+        status: int,
+        headers: Mapping[str, str],
+        *,
+        retry_after: float | None = None,
+    ) -> None:
+        self.observed.append((operation, status, headers.get("ratelimit-remaining")))
+
+
+@pytest.mark.anyio
+async def test_concurrent_async_calls_record_their_own_responses():
+    # Both SDK calls are in worker threads at the same moment (the barrier holds each until
+    # the other arrives): each response must land on its own call, not on the other's.
+    from klaviyo_kit.services import Call
+
+    both_in_flight = threading.Barrier(2, timeout=10)
+    answers = {
+        "/api/accounts": httpx.Response(200, json=OK, headers={"RateLimit-Remaining": "1"}),
+        "/api/metrics": httpx.Response(203, json=OK, headers={"RateLimit-Remaining": "2"}),
+    }
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        both_in_flight.wait()
+        return answers[request.url.path]
+
+    hooks = Recording()
+    limiter = RecordingLimiter()
+    async with (
+        AsyncKlaviyoClient(
+            KlaviyoSettings(private_key=KEY),
+            transport=httpx.MockTransport(handler),
+            limiter=limiter,
+            hooks=(hooks,),
+        ) as client,
+        anyio.create_task_group() as tg,
+    ):
+        tg.start_soon(client.aexecute, Call("accounts", "get_accounts"))
+        tg.start_soon(client.aexecute, Call("metrics", "get_metrics"))
+    ends = {e.operation: e.status for e in hooks.events if isinstance(e, RequestEnd)}
+    assert ends == {"get_accounts": 200, "get_metrics": 203}
+    assert sorted(limiter.observed) == [("get_accounts", 200, "1"), ("get_metrics", 203, "2")]
