@@ -144,7 +144,9 @@ class RetrySettings(BaseModel):
 
     Attributes:
         attempts: Most attempts per call, the first included (1 turns retries off).
-        timeout: Most seconds spent on one call across all attempts and waits.
+        timeout: Most seconds from a call's first attempt to the start of its last: no retry is
+            made whose backoff would end later (the last attempt itself may then run up to
+            ``KLAVIYO_TIMEOUT``).
         wait_initial: First backoff in seconds, before jitter.
         wait_max: Largest backoff in seconds.
     """

@@ -27,7 +27,8 @@
 Every exception of the SDK (``openapi_client.exceptions``) and of httpx is translated into this
 tree at one place, ``klaviyo_kit.sdk.translate_errors``, with ``raise … from exc``. Mistakes in the
 caller's code (a wrong argument type, a value out of range) stay plain ``TypeError`` and
-``ValueError``. ``str(error)`` is one short line and never contains an API key.
+``ValueError`` (the SDK's argument checks raise pydantic's ``ValidationError``, a
+``ValueError``). ``str(error)`` is one short line and never contains an API key.
 """
 
 from __future__ import annotations

@@ -188,3 +188,23 @@ def test_async_call_retries_with_the_async_sleep(clock):
 def test_bad_options_are_refused():
     with pytest.raises(ValueError, match="attempts"):
         RetryPolicy(attempts=0)
+
+
+def test_time_spent_inside_attempts_counts_against_the_total_timeout(clock):
+    # Slow attempts (a long read, a rate-limit wait) use up the deadline as much as backoff.
+    calls: list[float] = []
+
+    def slow_failure() -> str:
+        calls.append(clock())
+        clock.advance(6)
+        raise server_error()
+
+    with pytest.raises(ServerError) as info:
+        policy(clock, timeout=10, wait_initial=1).call(
+            slow_failure, operation=operation("get_profiles")
+        )
+    # Attempt 1 ends at 6 s; 6 + 1 s backoff <= 10, so attempt 2 starts at 7 s and ends at
+    # 13 s; 13 + 2 s > 10: no third attempt.
+    assert calls == [1000.0, 1007.0]
+    assert info.value.attempts == 2
+    assert clock.sleeps == [1.0]

@@ -126,6 +126,12 @@ class KlaviyoClient(BaseClient):
     def sdk(self) -> SdkApis:
         """Every SDK API group, lazily: ``client.sdk.profiles.get_profiles(...)``.
 
+        Each method keeps the SDK's signature and runs through the pipeline; Klaviyo's and the
+        transport's failures arrive as :mod:`klaviyo_kit.errors`. An argument the SDK rejects
+        (``page_size=1000``, a wrong type) raises pydantic's ``ValidationError``, a
+        ``ValueError``, before anything is sent: it is the caller's bug, not translated and not
+        retried.
+
         Raises:
             RuntimeError: If the client is closed.
         """
