@@ -14,7 +14,7 @@ import respx
 
 from klaviyo_kit import AsyncKlaviyoClient, KlaviyoClient, KlaviyoSettings
 from klaviyo_kit.errors import CircuitOpenError, ConnectError, RateLimitError, ServerError
-from klaviyo_kit.operations import Limits
+from klaviyo_kit.operations import Limits, operation
 from klaviyo_kit.resilience import (
     BaseHooks,
     CircuitBreaker,
@@ -322,3 +322,30 @@ async def test_concurrent_async_calls_record_their_own_responses():
     ends = {e.operation: e.status for e in hooks.events if isinstance(e, RequestEnd)}
     assert ends == {"get_accounts": 200, "get_metrics": 203}
     assert sorted(limiter.observed) == [("get_accounts", 200, "1"), ("get_metrics", 203, "2")]
+
+
+@respx.mock
+def test_max_wait_bounds_the_whole_wait_of_a_call_with_two_buckets():
+    # predictive_analytics counts against get_profiles and its own 10/s + 150/m bucket; the
+    # call's wait across both must stay within max_wait, not max_wait per bucket.
+    from klaviyo_kit.errors import RateLimitTimeoutError
+    from klaviyo_kit.resilience import rate_limit_buckets
+
+    t = FakeTime()
+    settings = KlaviyoSettings(private_key=KEY, rate_limit={"max_wait": 1.5})
+    limiter = MemoryRateLimiter(
+        settings.account_fingerprint, settings.rate_limit, clock=t.clock, sleep=t.sleep
+    )
+    wanted = {"additional_fields_profile": ["predictive_analytics"]}
+    own, extra = rate_limit_buckets(operation("get_profiles"), wanted)
+    start = t.now
+    for _ in range(150):  # the extra bucket's steady window: full until start + 60
+        limiter.acquire(extra.bucket, limits=extra.limits)
+    t.now = start + 57.6  # its next permit: 2.4 s away
+    for _ in range(75):  # the call's own burst window: full for 1 s
+        limiter.acquire(own.bucket)
+    route = respx.get(f"{BASE}/api/profiles").mock(return_value=httpx.Response(200, json=OK))
+    client = KlaviyoClient(settings, limiter=limiter, sleep=t.sleep)
+    with client, pytest.raises(RateLimitTimeoutError):
+        client.sdk.profiles.get_profiles(additional_fields_profile=["predictive_analytics"])
+    assert route.call_count == 0
