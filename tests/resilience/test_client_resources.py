@@ -103,3 +103,36 @@ async def test_aclose_closes_the_limiter_and_cache_the_client_built(redis_url, n
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.mark.parametrize("backend", ["memory", "redis"])
+def test_the_default_limiter_honours_overrides_headroom_and_max_wait(redis_url, names, backend):
+    from klaviyo_kit.errors import RateLimitTimeoutError
+    from klaviyo_kit.resilience import MemoryRateLimiter
+
+    key, limiter_name, _ = names
+    sent: list[httpx.Request] = []
+
+    def count(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json=OK)
+
+    # get_profiles is 75/s + 750/m; overridden to 2/s + 2/m, halved by headroom: 1 per minute.
+    settings = KlaviyoSettings(
+        private_key=key,
+        rate_limit={
+            "backend": backend,
+            "redis_url": f"{redis_url}?client_name={limiter_name}",
+            "overrides": {"get_profiles": "2/s,2/m"},
+            "headroom": 0.5,
+            "max_wait": 1.0,
+        },
+    )
+    with KlaviyoClient(settings, transport=httpx.MockTransport(count)) as client:
+        kind = RedisRateLimiter if backend == "redis" else MemoryRateLimiter
+        assert isinstance(client.resilience.limiter, kind)
+        client.sdk.profiles.get_profiles()
+        with pytest.raises(RateLimitTimeoutError) as info:
+            client.sdk.profiles.get_profiles()
+    assert info.value.wait > 50  # the next permit is a minute away, far past max_wait
+    assert len(sent) == 1
