@@ -349,3 +349,10 @@ def test_max_wait_bounds_the_whole_wait_of_a_call_with_two_buckets():
     with client, pytest.raises(RateLimitTimeoutError):
         client.sdk.profiles.get_profiles(additional_fields_profile=["predictive_analytics"])
     assert route.call_count == 0
+
+
+@pytest.mark.parametrize("threads", [0, -1])
+def test_async_client_refuses_a_thread_pool_that_could_run_nothing(threads):
+    # max_threads=0 used to be accepted, and every call then waited forever for a thread.
+    with pytest.raises(ValueError, match=r"max_threads must be at least 1, got -?\d"):
+        AsyncKlaviyoClient(KlaviyoSettings(private_key=KEY), max_threads=threads)

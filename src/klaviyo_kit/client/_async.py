@@ -61,6 +61,10 @@ class AsyncKlaviyoClient(BaseClient):
             ``None`` builds one from the settings (a ``NullCache`` when caching is off).
         sleep: How to wait without blocking (polling, backoff, throttling); injectable for tests.
 
+    Raises:
+        ValueError: If ``max_threads`` is below 1, or both ``transport`` and ``http_client``
+            are given.
+
     Example:
         ```python
         async with AsyncKlaviyoClient() as client:
@@ -84,6 +88,9 @@ class AsyncKlaviyoClient(BaseClient):
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
     ) -> None:
         """Create the client; the SDK itself is imported on first use."""
+        if max_threads < 1:
+            msg = f"max_threads must be at least 1, got {max_threads}"
+            raise ValueError(msg)
         super().__init__(settings, transport, http_client)
         self.cache: Cache = cache if cache is not None else build_cache(self.settings)
         self._threads = anyio.CapacityLimiter(max_threads)
