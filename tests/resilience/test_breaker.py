@@ -135,9 +135,17 @@ def test_async_calls_and_settings(clock):
     assert state(breaker) == "closed"
 
 
-def test_bad_options_are_refused():
-    with pytest.raises(ValueError, match="failure_threshold"):
-        CircuitBreaker(failure_threshold=0)
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("failure_threshold", 0, "failure_threshold must be >= 1, got 0"),
+        ("cool_down", 0.0, "cool_down must be > 0, got 0.0"),
+        ("cool_down", float("nan"), "cool_down must be > 0, got nan"),
+    ],
+)
+def test_bad_options_are_refused_by_name(option, value, message):
+    with pytest.raises(ValueError, match=f"^{message}$"):
+        CircuitBreaker(**{option: value})
 
 
 def test_a_callers_bug_says_nothing_about_klaviyo(clock):

@@ -83,8 +83,11 @@ class CircuitBreaker:
         hooks: Hooks | None = None,
     ) -> None:
         """Create a closed breaker."""
-        if failure_threshold < 1 or cool_down <= 0:
-            msg = "failure_threshold must be >= 1 and cool_down > 0"
+        if not failure_threshold >= 1:
+            msg = f"failure_threshold must be >= 1, got {failure_threshold!r}"
+            raise ValueError(msg)
+        if not cool_down > 0:  # "not >" also refuses nan
+            msg = f"cool_down must be > 0, got {cool_down!r}"
             raise ValueError(msg)
         self.failure_threshold = failure_threshold
         self.cool_down = cool_down
