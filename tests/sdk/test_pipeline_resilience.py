@@ -356,3 +356,27 @@ def test_async_client_refuses_a_thread_pool_that_could_run_nothing(threads):
     # max_threads=0 used to be accepted, and every call then waited forever for a thread.
     with pytest.raises(ValueError, match=r"max_threads must be at least 1, got -?\d"):
         AsyncKlaviyoClient(KlaviyoSettings(private_key=KEY), max_threads=threads)
+
+
+@respx.mock
+def test_responses_teach_the_limiter_a_429_pause_and_a_low_remaining_count():
+    t = FakeTime()
+    route = respx.get(f"{BASE}/api/profiles").mock(
+        side_effect=[
+            throttled("5"),
+            httpx.Response(
+                200, json=OK, headers={"RateLimit-Remaining": "0", "RateLimit-Reset": "20"}
+            ),
+            httpx.Response(200, json=OK),
+        ]
+    )
+    with make_client(t) as client:
+        client.resilience.retry.attempts = 1  # the next call, not a retry, must meet the pause
+        with pytest.raises(RateLimitError):
+            client.sdk.profiles.get_profiles()
+        assert t.slept == []
+        client.sdk.profiles.get_profiles()  # held back by the 429's pause, then told "0 left"
+        assert sum(t.slept) == pytest.approx(5.0, abs=1e-3)
+        client.sdk.profiles.get_profiles()  # held back until the window resets
+        assert sum(t.slept) == pytest.approx(25.0, abs=1e-3)
+    assert route.call_count == 3
