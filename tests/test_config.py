@@ -143,3 +143,11 @@ def test_redis_passwords_are_masked_in_repr():
     # The value itself is untouched: the limiter and the cache still connect with it.
     assert s.rate_limit.redis_url == "redis://:hunter2@redis.internal:6380/1"
     assert "redis://127.0.0.1:6379/0" in repr(KlaviyoSettings().rate_limit)
+
+
+def test_redis_outage_mode_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("KLAVIYO_RATE_LIMIT__ON_UNAVAILABLE", "closed")
+    assert KlaviyoSettings().rate_limit.on_unavailable == "closed"
+    monkeypatch.setenv("KLAVIYO_RATE_LIMIT__ON_UNAVAILABLE", "sometimes")
+    with pytest.raises(ValidationError, match=r"rate_limit\.on_unavailable"):
+        KlaviyoSettings()

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Final
+from typing import TYPE_CHECKING, Annotated, Final, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -79,6 +79,9 @@ class RateLimitSettings(_MaskedRedisUrl):
         enabled: Pace calls proactively (the default). Off means only 429 feedback slows calls.
         backend: ``memory`` (one process) or ``redis`` (all processes share the account budget).
         redis_url: Redis URL for the ``redis`` backend (its password is masked in ``repr``).
+        on_unavailable: What the ``redis`` backend does while Redis is unreachable: ``open``
+            paces in this process only (calls keep flowing), ``closed`` raises
+            ``ConnectError`` (no call goes unpaced).
         headroom: Fraction of each published limit to use, 0 < headroom <= 1, to leave room for
             other integrations on the same account.
         overrides: Per-operation limits replacing the published table, as
@@ -92,6 +95,7 @@ class RateLimitSettings(_MaskedRedisUrl):
     enabled: bool = True
     backend: Annotated[str, Field(pattern="^(memory|redis)$")] = "memory"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    on_unavailable: Literal["open", "closed"] = "open"
     headroom: Annotated[float, Field(gt=0, le=1)] = 1.0
     overrides: dict[str, str] = Field(default_factory=dict)
     max_wait: Annotated[float, Field(gt=0)] | None = None

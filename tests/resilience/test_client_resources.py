@@ -136,3 +136,33 @@ def test_the_default_limiter_honours_overrides_headroom_and_max_wait(redis_url, 
             client.sdk.profiles.get_profiles()
     assert info.value.wait > 50  # the next permit is a minute away, far past max_wait
     assert len(sent) == 1
+
+
+def test_settings_choose_whether_a_built_redis_limiter_fails_open_or_closed():
+    from klaviyo_kit.errors import ConnectError
+
+    sent: list[httpx.Request] = []
+
+    def count(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json=OK)
+
+    def client(mode: str) -> KlaviyoClient:
+        settings = KlaviyoSettings(
+            private_key="pk_" + uuid.uuid4().hex,
+            rate_limit={
+                "backend": "redis",
+                "redis_url": "redis://:pw@127.0.0.1:1/0",  # nothing listens on port 1
+                "on_unavailable": mode,
+            },
+        )
+        return KlaviyoClient(settings, transport=httpx.MockTransport(count), sleep=lambda _: None)
+
+    with client("closed") as closed_client, pytest.raises(ConnectError) as info:
+        closed_client.sdk.accounts.get_accounts()
+    assert "unreachable" in str(info.value)
+    assert "pw" not in str(info.value)
+    assert sent == []
+    with client("open") as open_client:
+        assert open_client.sdk.accounts.get_accounts() == OK
+    assert len(sent) == 1
