@@ -92,18 +92,22 @@ class AsyncKlaviyoClient(BaseClient):
             msg = f"max_threads must be at least 1, got {max_threads}"
             raise ValueError(msg)
         super().__init__(settings, transport, http_client)
-        self.cache: Cache = cache if cache is not None else build_cache(self.settings)
+        with self._closing_on_error():
+            self.cache: Cache = cache if cache is not None else build_cache(self.settings)
+            self._own(self.cache if cache is None else None)
+            self.resilience = build_resilience(
+                self.settings,
+                limiter=limiter,
+                retry=retry,
+                breaker=breaker,
+                hooks=hooks,
+                asleep=sleep,
+            )
+            self._own(self.resilience.limiter if limiter is None else None)
         self._threads = anyio.CapacityLimiter(max_threads)
         self._asleep = sleep
-        self.resilience = build_resilience(
-            self.settings, limiter=limiter, retry=retry, breaker=breaker, hooks=hooks, asleep=sleep
-        )
         chosen = self.resilience.async_stages() if stages is None else stages
         self.pipeline = AsyncPipeline(chosen, self._run_sync)
-        self._own(
-            self.cache if cache is None else None,
-            self.resilience.limiter if limiter is None else None,
-        )
 
     async def _run_sync(self, fn: Callable[[], T]) -> T:
         return await anyio.to_thread.run_sync(fn, limiter=self._threads)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from enum import Enum
 from typing import TYPE_CHECKING
 
@@ -9,7 +10,7 @@ from klaviyo_kit.config import KlaviyoSettings
 from klaviyo_kit.sdk import SdkSession, build_http_client, normalize_kwargs
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     import httpx
 
@@ -45,6 +46,15 @@ class BaseClient:
         self._session = SdkSession(self.settings, self._http)
         self._state = ClientState.OPENED
         self._owned: list[object] = []
+
+    @contextmanager
+    def _closing_on_error(self) -> Iterator[None]:
+        """Close what the constructor built so far if the rest of it fails."""
+        try:
+            yield
+        except BaseException:
+            self._close_owned()
+            raise
 
     def _own(self, *resources: object) -> None:
         """Close ``resources`` (built here, e.g. a Redis limiter or cache) with the client."""

@@ -87,15 +87,19 @@ class KlaviyoClient(BaseClient):
     ) -> None:
         """Create the client; the SDK itself is imported on first use."""
         super().__init__(settings, transport, http_client)
-        self.cache: Cache = cache if cache is not None else build_cache(self.settings)
-        self.resilience = build_resilience(
-            self.settings, limiter=limiter, retry=retry, breaker=breaker, hooks=hooks, sleep=sleep
-        )
+        with self._closing_on_error():
+            self.cache: Cache = cache if cache is not None else build_cache(self.settings)
+            self._own(self.cache if cache is None else None)
+            self.resilience = build_resilience(
+                self.settings,
+                limiter=limiter,
+                retry=retry,
+                breaker=breaker,
+                hooks=hooks,
+                sleep=sleep,
+            )
+            self._own(self.resilience.limiter if limiter is None else None)
         self.pipeline = Pipeline(self.resilience.stages() if stages is None else stages)
-        self._own(
-            self.cache if cache is None else None,
-            self.resilience.limiter if limiter is None else None,
-        )
         self._sleep = sleep
         self._sdk = SdkApis(self._session.group, self._invoke)
 
