@@ -4,6 +4,7 @@ import pytest
 from pydantic import ValidationError
 
 from klaviyo_kit import Environment, KlaviyoSettings
+from klaviyo_kit.config import CacheSettings, RateLimitSettings
 from klaviyo_kit.errors import ConfigurationError
 from klaviyo_kit.operations import SDK_REVISION, Limits
 
@@ -151,3 +152,24 @@ def test_redis_outage_mode_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv("KLAVIYO_RATE_LIMIT__ON_UNAVAILABLE", "sometimes")
     with pytest.raises(ValidationError, match=r"rate_limit\.on_unavailable"):
         KlaviyoSettings()
+
+
+@pytest.mark.parametrize(
+    ("section", "variable"),
+    [("rate_limit", "KLAVIYO_RATE_LIMIT__REDIS_URL"), ("cache", "KLAVIYO_CACHE__REDIS_URL")],
+)
+def test_a_redis_url_that_is_not_one_is_refused_by_name(section, variable):
+    with pytest.raises(ValidationError) as info:
+        KlaviyoSettings.model_validate(
+            {section: {"redis_url": "http://:hunter2@redis.internal:6379/0"}}
+        )
+    assert variable in str(info.value)
+    assert "hunter2" not in str(info.value)
+    model = RateLimitSettings if section == "rate_limit" else CacheSettings
+    with pytest.raises(ValidationError) as direct:
+        model(redis_url="http://:hunter2@redis.internal:6379/0")
+    assert variable in str(direct.value)
+    assert "hunter2" not in str(direct.value)
+    for good in ("redis://localhost", "rediss://u:p@h:6380/2", "unix:///tmp/redis.sock"):
+        settings = KlaviyoSettings.model_validate({section: {"redis_url": good}})
+        assert getattr(settings, section).redis_url == good

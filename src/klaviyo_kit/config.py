@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Final, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Final, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -61,7 +61,17 @@ def _masked_url(url: str) -> str:
 
 
 class _MaskedRedisUrl(BaseModel):
-    """Shows ``redis_url`` without its password in ``repr``/``str``."""
+    """Checks ``redis_url`` and shows it without its password in ``repr``/``str``."""
+
+    _ENV: ClassVar[str] = ""
+
+    @field_validator("redis_url", check_fields=False)
+    @classmethod
+    def _check_redis_url(cls, value: str) -> str:
+        if urlsplit(value).scheme not in {"redis", "rediss", "unix"}:
+            msg = f"{cls._ENV}__REDIS_URL must be a redis://, rediss:// or unix:// URL"
+            raise ValueError(msg)
+        return value
 
     def __repr_args__(self) -> Iterator[tuple[str | None, object]]:
         """Yield the fields for ``repr``, masking the password of ``redis_url``."""
@@ -90,7 +100,8 @@ class RateLimitSettings(_MaskedRedisUrl):
             waits as long as needed.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
+    _ENV: ClassVar[str] = "KLAVIYO_RATE_LIMIT"
 
     enabled: bool = True
     backend: Annotated[str, Field(pattern="^(memory|redis)$")] = "memory"
@@ -134,7 +145,8 @@ class CacheSettings(_MaskedRedisUrl):
         redis_url: Redis URL for the ``redis`` backend (its password is masked in ``repr``).
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
+    _ENV: ClassVar[str] = "KLAVIYO_CACHE"
 
     enabled: bool | None = None
     ttl: Annotated[float, Field(gt=0)] | None = None
