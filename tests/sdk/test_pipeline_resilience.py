@@ -380,3 +380,22 @@ def test_responses_teach_the_limiter_a_429_pause_and_a_low_remaining_count():
         client.sdk.profiles.get_profiles()  # held back until the window resets
         assert sum(t.slept) == pytest.approx(25.0, abs=1e-3)
     assert route.call_count == 3
+
+
+@pytest.mark.anyio
+@respx.mock
+async def test_async_client_sdk_getters_are_awaited_through_the_pipeline():
+    t = FakeTime()
+    settings = KlaviyoSettings(private_key=KEY)
+    route = respx.get(f"{BASE}/api/lists").mock(
+        side_effect=[httpx.Response(503), httpx.Response(200, json=OK)]
+    )
+    async with AsyncKlaviyoClient(
+        settings,
+        retry=RetryPolicy(attempts=3, clock=t.clock, asleep=t.asleep, jitter=lambda x: x),
+        sleep=t.asleep,
+    ) as client:
+        assert client.sdk.lists is client.sdk.lists
+        assert await client.sdk.lists.get_lists(page_size=5) == OK
+    assert route.call_count == 2
+    assert route.calls.last.request.url.params["page[size]"] == "5"

@@ -12,7 +12,7 @@ import anyio.to_thread
 from klaviyo_kit.client._base import BaseClient
 from klaviyo_kit.client._resilience import build_resilience
 from klaviyo_kit.infra import build_cache
-from klaviyo_kit.sdk import AsyncPipeline
+from klaviyo_kit.sdk import AsyncPipeline, AsyncSdkApis
 from klaviyo_kit.services import (
     AsyncCampaigns,
     AsyncEvents,
@@ -23,7 +23,7 @@ from klaviyo_kit.services import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Iterable, Sequence
+    from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
     from types import TracebackType
 
     import httpx
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from klaviyo_kit.config import KlaviyoSettings
     from klaviyo_kit.infra import Cache
+    from klaviyo_kit.operations import Operation
     from klaviyo_kit.resilience import CircuitBreaker, Hooks, RateLimiter, RetryPolicy
     from klaviyo_kit.sdk import AsyncStage
     from klaviyo_kit.services import Call
@@ -108,9 +109,30 @@ class AsyncKlaviyoClient(BaseClient):
         self._asleep = sleep
         chosen = self.resilience.async_stages() if stages is None else stages
         self.pipeline = AsyncPipeline(chosen, self._run_sync)
+        self._sdk = AsyncSdkApis(self._session.group, self._invoke)
 
     async def _run_sync(self, fn: Callable[[], T]) -> T:
         return await anyio.to_thread.run_sync(fn, limiter=self._threads)
+
+    async def _invoke(
+        self,
+        operation: Operation,
+        fn: Callable[..., object],
+        args: tuple[object, ...],
+        kwargs: Mapping[str, object],
+    ) -> object:
+        self._check_open()
+        return await self.pipeline.invoke(operation, fn, args, kwargs)
+
+    @property
+    def sdk(self) -> AsyncSdkApis:
+        """Every SDK API group, awaited: ``await client.sdk.lists.get_lists()``.
+
+        Raises:
+            RuntimeError: If the client is closed.
+        """
+        self._check_open()
+        return self._sdk
 
     async def aexecute(self, call: Call) -> object:
         """Perform one SDK call described by a service flow, through the async pipeline."""
