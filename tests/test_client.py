@@ -153,3 +153,13 @@ def test_a_failed_construction_closes_what_it_built(client_class):
     with pytest.raises(TypeError):
         cls(KlaviyoSettings(private_key=KEY), transport=transport, hooks=[object()])
     assert transport.closed
+
+
+def test_services_are_built_once_even_under_concurrency():
+    from concurrent.futures import ThreadPoolExecutor
+
+    with KlaviyoClient(KlaviyoSettings(private_key=KEY)) as client:
+        with ThreadPoolExecutor(8) as pool:
+            seen = set(pool.map(lambda _: id(client.events), range(64)))
+        assert len(seen) == 1
+        assert client.profiles is client.profiles

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from functools import cached_property
 from typing import TYPE_CHECKING, TypeVar
 
 import anyio
@@ -147,35 +146,35 @@ class AsyncKlaviyoClient(BaseClient):
         """Return the current UTC time."""
         return datetime.now(timezone.utc)
 
-    @cached_property
+    @property
     def profiles(self) -> AsyncProfiles:
         """Profiles, awaited: upsert, get, find by email, iterate, bulk import, sync."""
-        return AsyncProfiles(self)
+        return self._service("profiles", lambda: AsyncProfiles(self))
 
-    @cached_property
+    @property
     def lists(self) -> AsyncLists:
         """Lists, awaited: create, get, find by name, iterate, members, consent in bulk."""
-        return AsyncLists(self)
+        return self._service("lists", lambda: AsyncLists(self))
 
-    @cached_property
+    @property
     def segments(self) -> AsyncSegments:
         """Segments, awaited: iterate, get, iterate members, cached membership checks."""
-        return AsyncSegments(self)
+        return self._service("segments", lambda: AsyncSegments(self))
 
-    @cached_property
+    @property
     def campaigns(self) -> AsyncCampaigns:
         """Email campaigns, awaited: create, content, template, send, wait until sent, cancel."""
-        return AsyncCampaigns(self)
+        return self._service("campaigns", lambda: AsyncCampaigns(self))
 
-    @cached_property
+    @property
     def metrics(self) -> AsyncMetrics:
         """Metrics, awaited: iterate, get, cached id by name, daily counts and sums."""
-        return AsyncMetrics(self)
+        return self._service("metrics", lambda: AsyncMetrics(self))
 
-    @cached_property
+    @property
     def events(self) -> AsyncEvents:
         """Events, awaited: track one, a purchase, many in bulk; background sending."""
-        return AsyncEvents(self)
+        return self._service("events", lambda: AsyncEvents(self))
 
     async def aclose(self) -> None:
         """Flush and stop background event senders, then close what the client built.
@@ -183,8 +182,9 @@ class AsyncKlaviyoClient(BaseClient):
         That is the httpx client, and a Redis rate limiter or cache built from the settings;
         anything passed in (``http_client``, ``limiter``, ``cache``) stays open.
         """
-        if "events" in self.__dict__:
-            await self.events.close()
+        events = self._services.get("events")
+        if isinstance(events, AsyncEvents):
+            await events.close()
         await self._aclose_owned()
 
     async def __aenter__(self) -> Self:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from klaviyo_kit.config import KlaviyoSettings
 from klaviyo_kit.sdk import SdkSession, build_http_client, normalize_kwargs
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
     from klaviyo_kit.services import Call
 
 __all__ = ["BaseClient", "ClientState"]
+
+S = TypeVar("S")
 
 
 class ClientState(Enum):
@@ -45,6 +48,8 @@ class BaseClient:
         self._http = http_client or build_http_client(self.settings, transport)
         self._session = SdkSession(self.settings, self._http)
         self._state = ClientState.OPENED
+        self._services: dict[str, object] = {}
+        self._services_lock = threading.Lock()
         self._owned: list[object] = []
 
     @contextmanager
@@ -64,6 +69,14 @@ class BaseClient:
     def state(self) -> ClientState:
         """Whether the client is open or closed."""
         return self._state
+
+    def _service(self, name: str, build: Callable[[], S]) -> S:
+        """Return the client's one instance of a service, building it on first use (locked)."""
+        with self._services_lock:
+            found = self._services.get(name)
+            if found is None:
+                found = self._services[name] = build()
+            return cast("S", found)
 
     def _check_open(self) -> None:
         if self._state is ClientState.CLOSED:

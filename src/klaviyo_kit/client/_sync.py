@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
-from functools import cached_property
 from typing import TYPE_CHECKING
 
 from klaviyo_kit.client._base import BaseClient
@@ -142,35 +141,35 @@ class KlaviyoClient(BaseClient):
         self._check_open()
         return self._sdk
 
-    @cached_property
+    @property
     def profiles(self) -> Profiles:
         """Profiles: upsert, get, find by email, iterate, bulk import, sync."""
-        return Profiles(self)
+        return self._service("profiles", lambda: Profiles(self))
 
-    @cached_property
+    @property
     def lists(self) -> Lists:
         """Lists: create, get, find by name, iterate, members, consent in bulk."""
-        return Lists(self)
+        return self._service("lists", lambda: Lists(self))
 
-    @cached_property
+    @property
     def segments(self) -> Segments:
         """Segments: iterate, get, iterate members, cached membership checks."""
-        return Segments(self)
+        return self._service("segments", lambda: Segments(self))
 
-    @cached_property
+    @property
     def campaigns(self) -> Campaigns:
         """Email campaigns: create, content, template, send, wait until sent, cancel."""
-        return Campaigns(self)
+        return self._service("campaigns", lambda: Campaigns(self))
 
-    @cached_property
+    @property
     def metrics(self) -> Metrics:
         """Metrics: iterate, get, cached id by name, daily counts and sums."""
-        return Metrics(self)
+        return self._service("metrics", lambda: Metrics(self))
 
-    @cached_property
+    @property
     def events(self) -> Events:
         """Events: track one, track a purchase, track many in bulk, background sending."""
-        return Events(self)
+        return self._service("events", lambda: Events(self))
 
     def close(self) -> None:
         """Flush and stop background event senders, then close what the client built.
@@ -180,8 +179,9 @@ class KlaviyoClient(BaseClient):
 
         Later calls raise ``RuntimeError``.
         """
-        if "events" in self.__dict__:
-            self.events.close()
+        events = self._services.get("events")
+        if isinstance(events, Events):
+            events.close()
         self._close_owned()
 
     def __enter__(self) -> Self:
