@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -129,3 +130,37 @@ def test_the_asgi_app_under_uvicorn_on_loopback(kit, receiver, processed, serve)
         big = httpx.post(f"{url}/webhooks/klaviyo", content=b"x" * 10_000, headers=good.headers)
     assert (first.status_code, again.status_code, big.status_code) == (204, 200, 413)
     assert processed == ["OK1"]
+
+
+def test_a_rejected_delivery_is_logged_without_the_secret(kit, receiver, processed, caplog):
+    # A stale delivery is answered 200, so Klaviyo never resends it: its events are gone, and
+    # the operator must at least be told. A bad signature (say, a rotated secret) likewise.
+    stale = kit.signed(kit.event(external_id="OLD"), sent_at=kit.now - timedelta(hours=1))
+    forged = kit.signed(kit.event(external_id="BAD"), secret="not-the-secret")
+    with caplog.at_level(logging.WARNING, logger="klaviyo_kit.webhooks"):
+        assert receiver.handle(stale.body, stale.headers).status == 200
+        assert receiver.handle(forged.body, forged.headers).status == 401
+    reasons = [getattr(record, "reason", None) for record in caplog.records]
+    assert reasons == ["stale", "bad_signature"]
+    assert "stale" in caplog.records[0].getMessage()
+    assert kit.secret not in caplog.text
+    assert processed == []
+
+
+def test_an_oversize_body_refused_by_an_app_is_logged(kit, receiver, caplog):
+    environ = {"REQUEST_METHOD": "POST", "CONTENT_LENGTH": "99999", "wsgi.input": None}
+    with caplog.at_level(logging.WARNING, logger="klaviyo_kit.webhooks"):
+        WebhookWSGIApp(receiver)(environ, lambda status, headers: None)
+    assert [getattr(r, "reason", None) for r in caplog.records] == ["body_too_large"]
+
+
+def test_a_failure_beside_an_unhandled_event_is_still_a_500(kit, receiver, processed):
+    # Unhandled events are not claimed, so nothing was recorded: the sender must retry, or the
+    # failed event is lost for good.
+    mixed = kit.signed(
+        kit.event("event:shopify.placed_order", "SHOP1"), kit.event(external_id="FAIL4")
+    )
+    response = receiver.handle(mixed.body, mixed.headers)
+    assert response.status == 500
+    assert response.report is not None
+    assert not response.report.recorded

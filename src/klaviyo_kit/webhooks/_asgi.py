@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeAlias
 
-from klaviyo_kit.webhooks._receiver import NOT_ALLOWED, TOO_LARGE, WebhookReceiver, WebhookResponse
+from klaviyo_kit.webhooks._receiver import (
+    NOT_ALLOWED,
+    WebhookReceiver,
+    WebhookResponse,
+    too_large,
+)
 
 Scope: TypeAlias = Mapping[str, object]
 """The ASGI connection scope."""
@@ -94,7 +99,7 @@ class WebhookASGIApp:
             None if declared is not None and declared > limit else await _read_body(receive, limit)
         )
         if body is None:
-            await _send(send, TOO_LARGE)
+            await _send(send, too_large(limit))
             return
         await _send(send, await self.receiver.ahandle(body, headers))
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import TypeAlias
 
-from klaviyo_kit.webhooks._receiver import NOT_ALLOWED, TOO_LARGE, WebhookReceiver, WebhookResponse
+from klaviyo_kit.webhooks._receiver import (
+    NOT_ALLOWED,
+    WebhookReceiver,
+    WebhookResponse,
+    too_large,
+)
 
 Environ: TypeAlias = Mapping[str, object]
 """The WSGI environ."""
@@ -72,9 +77,12 @@ class WebhookWSGIApp:
         if environ.get("REQUEST_METHOD") != "POST":
             response = NOT_ALLOWED
         else:
-            body = _read_body(environ, self.receiver.max_body_bytes)
+            limit = self.receiver.max_body_bytes
+            body = _read_body(environ, limit)
             response = (
-                TOO_LARGE if body is None else self.receiver.handle(body, environ_headers(environ))
+                too_large(limit)
+                if body is None
+                else self.receiver.handle(body, environ_headers(environ))
             )
         return self._respond(response, start_response)
 
