@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import json
 import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -164,3 +166,36 @@ def test_a_failure_beside_an_unhandled_event_is_still_a_500(kit, receiver, proce
     assert response.status == 500
     assert response.report is not None
     assert not response.report.recorded
+
+
+class UnreadableStream:
+    """A ``wsgi.input`` that, like a raw socket, would block waiting for bytes never sent."""
+
+    def read(self, size: int = -1) -> bytes:
+        raise AssertionError(f"read({size}) past the end of the request")
+
+
+def wsgi_post(app: WebhookWSGIApp, environ: dict[str, object]) -> tuple[str, bytes]:
+    statuses: list[str] = []
+    body = app({"REQUEST_METHOD": "POST", **environ}, lambda s, h: statuses.append(s))
+    return statuses[0], b"".join(body)
+
+
+def test_wsgi_without_a_content_length_reads_no_body(kit, receiver):
+    # PEP 3333: with no CONTENT_LENGTH (and no terminated stream) there is no body to read;
+    # reading anyway can block a worker until the client hangs up.
+    headers = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in kit.signed().headers.items()}
+    status, _ = wsgi_post(WebhookWSGIApp(receiver), {"wsgi.input": UnreadableStream(), **headers})
+    assert status == "401 Unauthorized"
+
+
+def test_wsgi_reads_a_chunked_body_the_server_terminates_up_to_the_cap(kit, receiver, processed):
+    good = kit.signed(kit.event(external_id="CH1"))
+    headers = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in good.headers.items()}
+    app = WebhookWSGIApp(receiver)
+    chunked = {"wsgi.input_terminated": True, **headers}
+    status, _ = wsgi_post(app, {"wsgi.input": io.BytesIO(good.body), **chunked})
+    assert status == "204 No Content"
+    status, body = wsgi_post(app, {"wsgi.input": io.BytesIO(b"x" * 5000), **chunked})
+    assert (status, json.loads(body)) == ("413 Content Too Large", {"error": "body_too_large"})
+    assert processed == ["CH1"]
