@@ -49,3 +49,7 @@ def test_django_receiver_processes_once_and_rejects_forgeries(hooks, django_clie
     assert bad.json() == {"error": "bad_signature"}
     assert hooks.opens() == 1
     assert django_client.get("/webhooks/klaviyo").status_code == 405
+    # Over DATA_UPLOAD_MAX_MEMORY_SIZE (the receiver's cap): refused unread, and as too large.
+    huge = post(b"x" * 70_000, extra)
+    assert huge.status_code == 413
+    assert hooks.opens() == 1
