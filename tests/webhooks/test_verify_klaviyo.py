@@ -208,8 +208,21 @@ def test_configuration_mistakes_fail_at_construction():
         WebhookVerifier("")
     with pytest.raises(ValueError, match="tolerance"):
         WebhookVerifier("s", tolerance=-1)
+    with pytest.raises(ValueError, match="tolerance"):
+        # NaN compares false both ways: it would silently turn the freshness check off.
+        WebhookVerifier("s", tolerance=float("nan"))
     with pytest.raises(ValueError, match="max_body_bytes"):
         WebhookVerifier("s", max_body_bytes=0)
+
+
+def test_a_raw_body_signed_without_a_delivery_id_takes_the_webhook_id_from_it(kit):
+    body = json.dumps(
+        {"data": [], "meta": {"klaviyo_webhook_id": "01RAW", "timestamp": kit.now.isoformat()}}
+    ).encode()
+    delivery = sign_webhook(body, secret=kit.secret, timestamp=kit.now)
+    assert delivery.headers["Klaviyo-Webhook-Id"] == "01RAW"
+    verified = WebhookVerifier(kit.secret, clock=kit.clock).verify(delivery.body, delivery.headers)
+    assert verified.delivery_id == "01RAW"
 
 
 def test_a_decoded_body_is_refused(kit):
