@@ -199,3 +199,30 @@ def test_wsgi_reads_a_chunked_body_the_server_terminates_up_to_the_cap(kit, rece
     status, body = wsgi_post(app, {"wsgi.input": io.BytesIO(b"x" * 5000), **chunked})
     assert (status, json.loads(body)) == ("413 Content Too Large", {"error": "body_too_large"})
     assert processed == ["CH1"]
+
+
+def test_an_asgi_client_that_hangs_up_mid_body_is_not_judged(kit, receiver, caplog):
+    # A truncated body can never verify: answering it would log a misleading bad_signature
+    # (and send to a closed connection).
+    good = kit.signed(kit.event(external_id="CUT"))
+    messages = iter(
+        [
+            {"type": "http.request", "body": good.body[:10], "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+    )
+
+    async def receive() -> dict[str, object]:
+        return next(messages)
+
+    sent: list[dict[str, object]] = []
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    headers = [(k.lower().encode(), v.encode()) for k, v in good.headers.items()]
+    scope = {"type": "http", "method": "POST", "path": "/", "headers": headers}
+    with caplog.at_level(logging.WARNING, logger="klaviyo_kit.webhooks"):
+        asyncio.run(WebhookASGIApp(receiver)(scope, receive, send))
+    assert sent == []
+    assert caplog.records == []
