@@ -226,3 +226,41 @@ def test_an_asgi_client_that_hangs_up_mid_body_is_not_judged(kit, receiver, capl
         asyncio.run(WebhookASGIApp(receiver)(scope, receive, send))
     assert sent == []
     assert caplog.records == []
+
+
+def asgi_post(
+    receiver: WebhookReceiver, chunks: list[bytes], headers: Mapping[str, str]
+) -> tuple[int, int]:
+    """POST ``chunks`` to the ASGI app; return the status and how many chunks it read."""
+    read = 0
+
+    async def receive() -> dict[str, object]:
+        nonlocal read
+        read += 1
+        return {"type": "http.request", "body": chunks[read - 1], "more_body": read < len(chunks)}
+
+    sent: list[dict[str, object]] = []
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+    scope = {"type": "http", "method": "POST", "path": "/", "headers": raw}
+    asyncio.run(WebhookASGIApp(receiver)(scope, receive, send))
+    status = sent[0]["status"]
+    assert isinstance(status, int)
+    return status, read
+
+
+def test_asgi_refuses_a_declared_oversize_body_without_reading_it(kit, receiver):
+    headers = {**kit.signed().headers, "content-length": "5000"}  # the cap is 4096
+    assert asgi_post(receiver, [b"x" * 5000], headers) == (413, 0)
+
+
+def test_asgi_stops_reading_a_streamed_body_past_the_cap(kit, receiver, processed):
+    # No Content-Length (chunked): the app counts the bytes as they arrive.
+    assert asgi_post(receiver, [b"x" * 1000] * 50, kit.signed().headers) == (413, 5)
+    good = kit.signed(kit.event(external_id="STREAM"))
+    pieces = [good.body[i : i + 100] for i in range(0, len(good.body), 100)]
+    assert asgi_post(receiver, pieces, good.headers) == (204, len(pieces))
+    assert processed == ["STREAM"]
