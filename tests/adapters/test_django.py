@@ -27,7 +27,10 @@ def django_client(hooks):
     from django.test import Client
     from django.test.utils import override_settings
 
-    with override_settings(ROOT_URLCONF=urls.__name__):
+    # Settings are configured once per process: pin what this test relies on.
+    with override_settings(
+        ROOT_URLCONF=urls.__name__, DATA_UPLOAD_MAX_MEMORY_SIZE=hooks.receiver.max_body_bytes
+    ):
         yield Client(enforce_csrf_checks=True)
     del sys.modules[urls.__name__]
 
