@@ -61,6 +61,10 @@ class AsyncKlaviyoClient(BaseClient):
             ``None`` builds one from the settings (a ``NullCache`` when caching is off).
         sleep: How to wait without blocking (polling, backoff, throttling); injectable for tests.
 
+    Raises:
+        ValueError: If ``max_threads`` is below 1, or both ``transport`` and ``http_client``
+            are given.
+
     Example:
         ```python
         async with AsyncKlaviyoClient() as client:
@@ -84,13 +88,24 @@ class AsyncKlaviyoClient(BaseClient):
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
     ) -> None:
         """Create the client; the SDK itself is imported on first use."""
+        if max_threads < 1:
+            msg = f"max_threads must be at least 1, got {max_threads}"
+            raise ValueError(msg)
         super().__init__(settings, transport, http_client)
-        self.cache: Cache = cache if cache is not None else build_cache(self.settings)
+        with self._closing_on_error():
+            self.cache: Cache = cache if cache is not None else build_cache(self.settings)
+            self._own(self.cache if cache is None else None)
+            self.resilience = build_resilience(
+                self.settings,
+                limiter=limiter,
+                retry=retry,
+                breaker=breaker,
+                hooks=hooks,
+                asleep=sleep,
+            )
+            self._own(self.resilience.limiter if limiter is None else None)
         self._threads = anyio.CapacityLimiter(max_threads)
         self._asleep = sleep
-        self.resilience = build_resilience(
-            self.settings, limiter=limiter, retry=retry, breaker=breaker, hooks=hooks, asleep=sleep
-        )
         chosen = self.resilience.async_stages() if stages is None else stages
         self.pipeline = AsyncPipeline(chosen, self._run_sync)
 
@@ -141,10 +156,14 @@ class AsyncKlaviyoClient(BaseClient):
         return AsyncEvents(self)
 
     async def aclose(self) -> None:
-        """Flush and stop background event senders, then close the httpx client (if built here)."""
+        """Flush and stop background event senders, then close what the client built.
+
+        That is the httpx client, and a Redis rate limiter or cache built from the settings;
+        anything passed in (``http_client``, ``limiter``, ``cache``) stays open.
+        """
         if "events" in self.__dict__:
             await self.events.close()
-        self._close_http()
+        await self._aclose_owned()
 
     async def __aenter__(self) -> Self:
         """Use the client as an async context manager that closes it on exit."""

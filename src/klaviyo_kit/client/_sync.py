@@ -87,10 +87,18 @@ class KlaviyoClient(BaseClient):
     ) -> None:
         """Create the client; the SDK itself is imported on first use."""
         super().__init__(settings, transport, http_client)
-        self.cache: Cache = cache if cache is not None else build_cache(self.settings)
-        self.resilience = build_resilience(
-            self.settings, limiter=limiter, retry=retry, breaker=breaker, hooks=hooks, sleep=sleep
-        )
+        with self._closing_on_error():
+            self.cache: Cache = cache if cache is not None else build_cache(self.settings)
+            self._own(self.cache if cache is None else None)
+            self.resilience = build_resilience(
+                self.settings,
+                limiter=limiter,
+                retry=retry,
+                breaker=breaker,
+                hooks=hooks,
+                sleep=sleep,
+            )
+            self._own(self.resilience.limiter if limiter is None else None)
         self.pipeline = Pipeline(self.resilience.stages() if stages is None else stages)
         self._sleep = sleep
         self._sdk = SdkApis(self._session.group, self._invoke)
@@ -121,6 +129,12 @@ class KlaviyoClient(BaseClient):
     @property
     def sdk(self) -> SdkApis:
         """Every SDK API group, lazily: ``client.sdk.profiles.get_profiles(...)``.
+
+        Each method keeps the SDK's signature and runs through the pipeline; Klaviyo's and the
+        transport's failures arrive as :mod:`klaviyo_kit.errors`. An argument the SDK rejects
+        (``page_size=1000``, a wrong type) raises pydantic's ``ValidationError``, a
+        ``ValueError``, before anything is sent: it is the caller's bug, not translated and not
+        retried.
 
         Raises:
             RuntimeError: If the client is closed.
@@ -159,13 +173,16 @@ class KlaviyoClient(BaseClient):
         return Events(self)
 
     def close(self) -> None:
-        """Flush and stop background event senders, then close the httpx client (if built here).
+        """Flush and stop background event senders, then close what the client built.
+
+        That is the httpx client, and a Redis rate limiter or cache built from the settings;
+        anything passed in (``http_client``, ``limiter``, ``cache``) stays open.
 
         Later calls raise ``RuntimeError``.
         """
         if "events" in self.__dict__:
             self.events.close()
-        self._close_http()
+        self._close_owned()
 
     def __enter__(self) -> Self:
         """Use the client as a context manager that closes it on exit."""
