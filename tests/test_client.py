@@ -135,3 +135,31 @@ def test_key_appears_in_no_repr_error_or_log(caplog):
     assert caplog.records, "httpx logs each request at DEBUG/INFO; the check must see them"
     for text in texts:
         assert KEY not in text
+
+
+class TrackedTransport(httpx.MockTransport):
+    """A mock transport that remembers being closed (an httpx client closes its transport)."""
+
+    closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.mark.parametrize("client_class", ["KlaviyoClient", "AsyncKlaviyoClient"])
+def test_a_failed_construction_closes_what_it_built(client_class):
+    transport = TrackedTransport(lambda r: httpx.Response(200))
+    cls = getattr(klaviyo_kit, client_class)
+    with pytest.raises(TypeError):
+        cls(KlaviyoSettings(private_key=KEY), transport=transport, hooks=[object()])
+    assert transport.closed
+
+
+def test_services_are_built_once_even_under_concurrency():
+    from concurrent.futures import ThreadPoolExecutor
+
+    with KlaviyoClient(KlaviyoSettings(private_key=KEY)) as client:
+        with ThreadPoolExecutor(8) as pool:
+            seen = set(pool.map(lambda _: id(client.events), range(64)))
+        assert len(seen) == 1
+        assert client.profiles is client.profiles

@@ -4,6 +4,7 @@ import pytest
 from pydantic import ValidationError
 
 from klaviyo_kit import Environment, KlaviyoSettings
+from klaviyo_kit.config import CacheSettings, RateLimitSettings
 from klaviyo_kit.errors import ConfigurationError
 from klaviyo_kit.operations import SDK_REVISION, Limits
 
@@ -127,3 +128,48 @@ def test_settings_are_frozen():
     s = KlaviyoSettings()
     with pytest.raises(ValidationError):
         s.timeout = 1.0  # type: ignore[misc]
+
+
+def test_redis_passwords_are_masked_in_repr():
+    s = KlaviyoSettings(
+        private_key=KEY,
+        rate_limit={"backend": "redis", "redis_url": "redis://:hunter2@redis.internal:6380/1"},
+        cache={"backend": "redis", "redis_url": "rediss://app:hunter3@cache.internal/0"},
+    )
+    for text in (repr(s), str(s), repr(s.rate_limit), repr(s.cache)):
+        assert "hunter2" not in text
+        assert "hunter3" not in text
+    assert "redis://:***@redis.internal:6380/1" in repr(s.rate_limit)
+    assert "rediss://app:***@cache.internal/0" in repr(s.cache)
+    # The value itself is untouched: the limiter and the cache still connect with it.
+    assert s.rate_limit.redis_url == "redis://:hunter2@redis.internal:6380/1"
+    assert "redis://127.0.0.1:6379/0" in repr(KlaviyoSettings().rate_limit)
+
+
+def test_redis_outage_mode_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("KLAVIYO_RATE_LIMIT__ON_UNAVAILABLE", "closed")
+    assert KlaviyoSettings().rate_limit.on_unavailable == "closed"
+    monkeypatch.setenv("KLAVIYO_RATE_LIMIT__ON_UNAVAILABLE", "sometimes")
+    with pytest.raises(ValidationError, match=r"rate_limit\.on_unavailable"):
+        KlaviyoSettings()
+
+
+@pytest.mark.parametrize(
+    ("section", "variable"),
+    [("rate_limit", "KLAVIYO_RATE_LIMIT__REDIS_URL"), ("cache", "KLAVIYO_CACHE__REDIS_URL")],
+)
+def test_a_redis_url_that_is_not_one_is_refused_by_name(section, variable):
+    with pytest.raises(ValidationError) as info:
+        KlaviyoSettings.model_validate(
+            {section: {"redis_url": "http://:hunter2@redis.internal:6379/0"}}
+        )
+    assert variable in str(info.value)
+    assert "hunter2" not in str(info.value)
+    model = RateLimitSettings if section == "rate_limit" else CacheSettings
+    with pytest.raises(ValidationError) as direct:
+        model(redis_url="http://:hunter2@redis.internal:6379/0")
+    assert variable in str(direct.value)
+    assert "hunter2" not in str(direct.value)
+    for good in ("redis://localhost", "rediss://u:p@h:6380/2", "unix:///tmp/redis.sock"):
+        settings = KlaviyoSettings.model_validate({section: {"redis_url": good}})
+        assert getattr(settings, section).redis_url == good

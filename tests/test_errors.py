@@ -167,3 +167,15 @@ def test_redact():
     )
     assert redact("key=pk_abcdef1234567890 ok") == "key=pk_*** ok"
     assert redact("nothing secret") == "nothing secret"
+
+
+@pytest.mark.parametrize("value", ["inf", "Infinity", "1e400", "nan", "-inf"])
+def test_retry_after_that_is_no_finite_number_is_no_hint(value):
+    # An infinite wait would pause a limiter bucket forever (and overflow the Redis script's
+    # milliseconds); a garbled header is treated as no hint at all.
+    assert parse_retry_after({"Retry-After": value}) is None
+    err = error_from_response(429, body=body(429, "throttled", "x"), headers={"Retry-After": value})
+    assert isinstance(err, RateLimitError)
+    assert err.retry_after is None
+    hinted = "Request was throttled. Expected available in 3 seconds."
+    assert parse_retry_after({"Retry-After": value}, hinted) == 3.0

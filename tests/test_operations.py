@@ -70,6 +70,10 @@ def test_conditional_limits():
     assert op.limits_for({"additional_fields_profile": ["subscriptions"]}) == Limits(75, 750)
     profile = operation("get_profile")
     assert profile.limits_for({"include": ["list"]}) == Limits(1, 15)
+    # The API's include values are plural; the docstring's singular names the same thing.
+    assert profile.limits_for({"include": ["lists"]}) == Limits(1, 15)
+    assert profile.limits_for({"include": ["segments", "push-tokens"]}) == Limits(1, 15)
+    assert profile.limits_for({"include": ["push-tokens"]}) == Limits(75, 750)
 
 
 def test_scopes_and_reads():

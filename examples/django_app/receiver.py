@@ -1,15 +1,17 @@
 """Receive Klaviyo webhooks in Django: the framework reads the request, klaviyo-kit does the rest.
 
 Add ``path("webhooks/klaviyo", klaviyo_webhook_view(default_receiver()))`` to your urlpatterns.
-Django refuses bodies over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (2.5 MB by default); Klaviyo batches
-up to 1,000 events per delivery, so raise it to the receiver's ``max_body_bytes``.
+Django refuses bodies over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (2.5 MB by default) before reading
+them, answered 413 here; Klaviyo batches up to 1,000 events per delivery, so raise it to the
+receiver's ``max_body_bytes``.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -35,7 +37,11 @@ def klaviyo_webhook_view(receiver: WebhookReceiver) -> Callable[[HttpRequest], H
 
     def klaviyo_webhook(request: HttpRequest) -> HttpResponse:
         # request.body is the raw bytes: verify them before anything parses the JSON.
-        answer = receiver.handle(request.body, request.headers)
+        try:
+            body = request.body
+        except RequestDataTooBig:  # over DATA_UPLOAD_MAX_MEMORY_SIZE: refused unread
+            return JsonResponse({"error": "body_too_large"}, status=413)
+        answer = receiver.handle(body, request.headers)
         response = HttpResponse(answer.body, status=answer.status)
         for name, value in answer.headers:
             response[name] = value

@@ -28,8 +28,15 @@ def create_app(receiver: WebhookReceiver | None = None) -> FastAPI:
 
     @app.post("/webhooks/klaviyo")
     async def klaviyo_webhook(request: Request) -> Response:
-        # Verify the raw bytes: never let FastAPI parse the JSON body first.
-        answer = await hooks.ahandle(await request.body(), request.headers)
+        # Verify the raw bytes: never let FastAPI parse the JSON body first. Read them in
+        # chunks and stop past the cap (request.body() would buffer any size); the receiver
+        # then answers 413 without hashing.
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > hooks.max_body_bytes:
+                break
+        answer = await hooks.ahandle(bytes(body), request.headers)
         return Response(answer.body, status_code=answer.status, headers=dict(answer.headers))
 
     return app

@@ -16,12 +16,16 @@ from __future__ import annotations
 import hashlib
 import re
 from enum import Enum
-from typing import Annotated, Final
+from typing import TYPE_CHECKING, Annotated, ClassVar, Final, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from klaviyo_kit.operations import SDK_REVISION, Limits
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 __all__ = [
     "BreakerSettings",
@@ -47,13 +51,47 @@ class Environment(str, Enum):
     PRODUCTION = "production"
 
 
-class RateLimitSettings(BaseModel):
+def _masked_url(url: str) -> str:
+    """Return ``url`` with its password replaced by ``***`` (for reprs and log lines)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=f"{parts.username or ''}:***@{host}").geturl()
+
+
+class _MaskedRedisUrl(BaseModel):
+    """Checks ``redis_url`` and shows it without its password in ``repr``/``str``."""
+
+    _ENV: ClassVar[str] = ""
+
+    @field_validator("redis_url", check_fields=False)
+    @classmethod
+    def _check_redis_url(cls, value: str) -> str:
+        if urlsplit(value).scheme not in {"redis", "rediss", "unix"}:
+            msg = f"{cls._ENV}__REDIS_URL must be a redis://, rediss:// or unix:// URL"
+            raise ValueError(msg)
+        return value
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, object]]:
+        """Yield the fields for ``repr``, masking the password of ``redis_url``."""
+        for name, value in super().__repr_args__():
+            yield (
+                name,
+                _masked_url(value) if name == "redis_url" and isinstance(value, str) else value,
+            )
+
+
+class RateLimitSettings(_MaskedRedisUrl):
     """How calls are paced before they reach Klaviyo.
 
     Attributes:
         enabled: Pace calls proactively (the default). Off means only 429 feedback slows calls.
         backend: ``memory`` (one process) or ``redis`` (all processes share the account budget).
-        redis_url: Redis URL for the ``redis`` backend.
+        redis_url: Redis URL for the ``redis`` backend (its password is masked in ``repr``).
+        on_unavailable: What the ``redis`` backend does while Redis is unreachable: ``open``
+            paces in this process only (calls keep flowing), ``closed`` raises
+            ``ConnectError`` (no call goes unpaced).
         headroom: Fraction of each published limit to use, 0 < headroom <= 1, to leave room for
             other integrations on the same account.
         overrides: Per-operation limits replacing the published table, as
@@ -62,11 +100,13 @@ class RateLimitSettings(BaseModel):
             waits as long as needed.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
+    _ENV: ClassVar[str] = "KLAVIYO_RATE_LIMIT"
 
     enabled: bool = True
     backend: Annotated[str, Field(pattern="^(memory|redis)$")] = "memory"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    on_unavailable: Literal["open", "closed"] = "open"
     headroom: Annotated[float, Field(gt=0, le=1)] = 1.0
     overrides: dict[str, str] = Field(default_factory=dict)
     max_wait: Annotated[float, Field(gt=0)] | None = None
@@ -94,7 +134,7 @@ class RateLimitSettings(BaseModel):
         return Limits(int(match.group(1)), int(match.group(2)))
 
 
-class CacheSettings(BaseModel):
+class CacheSettings(_MaskedRedisUrl):
     """Caching of lookups such as metric ids, list ids and segment membership.
 
     Attributes:
@@ -102,10 +142,11 @@ class CacheSettings(BaseModel):
         ttl: Seconds an entry lives; ``None`` means 300 s in production, 60 s elsewhere.
         max_size: Most entries the in-memory cache holds.
         backend: ``memory`` or ``redis``.
-        redis_url: Redis URL for the ``redis`` backend.
+        redis_url: Redis URL for the ``redis`` backend (its password is masked in ``repr``).
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
+    _ENV: ClassVar[str] = "KLAVIYO_CACHE"
 
     enabled: bool | None = None
     ttl: Annotated[float, Field(gt=0)] | None = None
@@ -119,7 +160,9 @@ class RetrySettings(BaseModel):
 
     Attributes:
         attempts: Most attempts per call, the first included (1 turns retries off).
-        timeout: Most seconds spent on one call across all attempts and waits.
+        timeout: Most seconds from a call's first attempt to the start of its last: no retry is
+            made whose backoff would end later (the last attempt itself may then run up to
+            ``KLAVIYO_TIMEOUT``).
         wait_initial: First backoff in seconds, before jitter.
         wait_max: Largest backoff in seconds.
     """

@@ -27,12 +27,14 @@
 Every exception of the SDK (``openapi_client.exceptions``) and of httpx is translated into this
 tree at one place, ``klaviyo_kit.sdk.translate_errors``, with ``raise … from exc``. Mistakes in the
 caller's code (a wrong argument type, a value out of range) stay plain ``TypeError`` and
-``ValueError``. ``str(error)`` is one short line and never contains an API key.
+``ValueError`` (the SDK's argument checks raise pydantic's ``ValidationError``, a
+``ValueError``). ``str(error)`` is one short line and never contains an API key.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -233,26 +235,32 @@ def parse_retry_after(
         Seconds to wait (never negative), or ``None`` when Klaviyo gave no hint.
     """
     value = _header(headers, "retry-after")
-    if value is not None:
-        value = value.strip()
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            pass
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            when = None
-        if when is not None:
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=timezone.utc)
-            current = now or datetime.now(timezone.utc)
-            return max(0.0, (when - current).total_seconds())
+    seconds = _retry_after_value(value.strip(), now) if value is not None else None
+    if seconds is not None:
+        return seconds
     if detail:
         match = _EXPECTED_IN.search(detail)
         if match:
             return float(match.group(1))
     return None
+
+
+def _retry_after_value(value: str, now: datetime | None) -> float | None:
+    """Seconds from a ``Retry-After`` value (seconds or HTTP-date); ``None`` if unusable."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:  # "inf", "nan" or "1e400" is no usable hint: an endless pause would follow
+        return max(0.0, seconds) if math.isfinite(seconds) else None
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    current = now or datetime.now(timezone.utc)
+    return max(0.0, (when - current).total_seconds())
 
 
 def _header(headers: Mapping[str, str] | None, name: str) -> str | None:

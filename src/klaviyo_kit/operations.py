@@ -71,12 +71,17 @@ class ConditionalLimit:
     limits: Limits
 
     def applies(self, kwargs: Mapping[str, object]) -> bool:
-        """Return whether a call with these keyword arguments requests the value."""
+        """Return whether a call with these keyword arguments requests the value.
+
+        Klaviyo's docstrings name ``include=list`` and ``include=segment`` where the API's
+        values are ``lists`` and ``segments``; both spellings count.
+        """
+        wanted = {self.value, f"{self.value}s"} if self.kwarg == "include" else {self.value}
         given = kwargs.get(self.kwarg)
         if isinstance(given, str):
-            return given == self.value
+            return bool(wanted & set(given.split(",")))
         if isinstance(given, (list, tuple, set, frozenset)):
-            return self.value in given
+            return bool(wanted & set(given))
         return False
 
 

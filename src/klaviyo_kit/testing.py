@@ -1,4 +1,4 @@
-"""A pytest plugin for your own tests: a Klaviyo sandbox and a client wired to it.
+"""A pytest plugin for your own tests: a Klaviyo sandbox, a client wired to it, its HTTP server.
 
 Installed with klaviyo-kit (entry point ``pytest11``), so the fixtures are there with no import:
 
@@ -27,9 +27,9 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from klaviyo_kit import KlaviyoClient
-    from klaviyo_kit.sandbox import Sandbox
+    from klaviyo_kit.sandbox import Sandbox, SandboxServer
 
-__all__ = ["SANDBOX_KEY", "klaviyo_client", "klaviyo_sandbox"]
+__all__ = ["SANDBOX_KEY", "klaviyo_client", "klaviyo_sandbox", "klaviyo_sandbox_server"]
 
 SANDBOX_KEY = "pk_sandbox" + "0" * 28
 """The private key the ``klaviyo_client`` fixture sends (any well-formed ``pk_`` key works)."""
@@ -75,3 +75,17 @@ def klaviyo_client(klaviyo_sandbox: Sandbox) -> Iterator[KlaviyoClient]:
     settings = KlaviyoSettings(private_key=SANDBOX_KEY)
     with KlaviyoClient(settings, transport=klaviyo_sandbox.transport()) as client:
         yield client
+
+
+@pytest.fixture
+def klaviyo_sandbox_server(klaviyo_sandbox: Sandbox) -> Iterator[SandboxServer]:
+    """Serve the test's sandbox over HTTP on a free loopback port.
+
+    For clients that need a URL: the official SDK (``KlaviyoAPI(key, test_host=server.url)``),
+    another process, or another language.
+
+    Yields:
+        The running server; it stops after the test.
+    """
+    with klaviyo_sandbox.serve() as server:
+        yield server

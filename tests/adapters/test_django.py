@@ -27,7 +27,10 @@ def django_client(hooks):
     from django.test import Client
     from django.test.utils import override_settings
 
-    with override_settings(ROOT_URLCONF=urls.__name__):
+    # Settings are configured once per process: pin what this test relies on.
+    with override_settings(
+        ROOT_URLCONF=urls.__name__, DATA_UPLOAD_MAX_MEMORY_SIZE=hooks.receiver.max_body_bytes
+    ):
         yield Client(enforce_csrf_checks=True)
     del sys.modules[urls.__name__]
 
@@ -49,3 +52,7 @@ def test_django_receiver_processes_once_and_rejects_forgeries(hooks, django_clie
     assert bad.json() == {"error": "bad_signature"}
     assert hooks.opens() == 1
     assert django_client.get("/webhooks/klaviyo").status_code == 405
+    # Over DATA_UPLOAD_MAX_MEMORY_SIZE (the receiver's cap): refused unread, and as too large.
+    huge = post(b"x" * 70_000, extra)
+    assert huge.status_code == 413
+    assert hooks.opens() == 1

@@ -135,6 +135,35 @@ def test_async_calls_and_settings(clock):
     assert state(breaker) == "closed"
 
 
-def test_bad_options_are_refused():
-    with pytest.raises(ValueError, match="failure_threshold"):
-        CircuitBreaker(failure_threshold=0)
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("failure_threshold", 0, "failure_threshold must be >= 1, got 0"),
+        ("cool_down", 0.0, "cool_down must be > 0, got 0.0"),
+        ("cool_down", float("nan"), "cool_down must be > 0, got nan"),
+    ],
+)
+def test_bad_options_are_refused_by_name(option, value, message):
+    with pytest.raises(ValueError, match=f"^{message}$"):
+        CircuitBreaker(**{option: value})
+
+
+def test_a_callers_bug_says_nothing_about_klaviyo(clock):
+    # A ValueError (pydantic's ValidationError is one) is raised before anything is sent.
+    breaker = CircuitBreaker(failure_threshold=2, cool_down=10, clock=clock)
+    with pytest.raises(ServerError):
+        breaker.call(boom(ServerError(503)))
+    with pytest.raises(ValueError, match="page_size"):
+        breaker.call(boom(ValueError("page_size must be <= 100")))
+    assert breaker.snapshot().consecutive_failures == 1  # not reset: Klaviyo did not answer
+    with pytest.raises(ServerError):
+        breaker.call(boom(ServerError(503)))
+    assert state(breaker) == "open"
+
+    clock.advance(10)
+    with pytest.raises(ValueError, match="page_size"):
+        breaker.call(boom(ValueError("page_size must be <= 100")))
+    assert state(breaker) == "half_open"  # the trial proved nothing: the next call is one
+    with pytest.raises(ServerError):
+        breaker.call(boom(ServerError(503)))
+    assert state(breaker) == "open"

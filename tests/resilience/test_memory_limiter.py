@@ -248,9 +248,13 @@ def test_changed_limits_apply_to_an_existing_bucket(clock):
     assert "acct" in repr(limiter)
 
 
-def test_window_lengths_must_be_positive(clock):
-    with pytest.raises(ValueError, match="positive"):
-        make(clock, burst_window=0)
+@pytest.mark.parametrize(
+    ("option", "value"), [("burst_window", 0.0), ("steady_window", -60.0), ("burst_window", "nan")]
+)
+def test_window_lengths_must_be_positive(clock, option, value):
+    length = float(value)
+    with pytest.raises(ValueError, match=rf"^{option} must be positive seconds, got {length}$"):
+        make(clock, **{option: length})
 
 
 def test_headroom_scales_explicit_limits_too(clock):

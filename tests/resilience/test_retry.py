@@ -185,6 +185,36 @@ def test_async_call_retries_with_the_async_sleep(clock):
     assert info.value.attempts == 2
 
 
-def test_bad_options_are_refused():
-    with pytest.raises(ValueError, match="attempts"):
-        RetryPolicy(attempts=0)
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("attempts", 0, "attempts must be >= 1, got 0"),
+        ("timeout", 0.0, "timeout must be > 0, got 0.0"),
+        ("timeout", float("nan"), "timeout must be > 0, got nan"),
+        ("wait_initial", -1.0, "wait_initial must be >= 0, got -1.0"),
+        ("wait_max", -0.5, "wait_max must be >= 0, got -0.5"),
+    ],
+)
+def test_bad_options_are_refused_by_name(option, value, message):
+    with pytest.raises(ValueError, match=f"^{message}$"):
+        RetryPolicy(**{option: value})
+
+
+def test_time_spent_inside_attempts_counts_against_the_total_timeout(clock):
+    # Slow attempts (a long read, a rate-limit wait) use up the deadline as much as backoff.
+    calls: list[float] = []
+
+    def slow_failure() -> str:
+        calls.append(clock())
+        clock.advance(6)
+        raise server_error()
+
+    with pytest.raises(ServerError) as info:
+        policy(clock, timeout=10, wait_initial=1).call(
+            slow_failure, operation=operation("get_profiles")
+        )
+    # Attempt 1 ends at 6 s; 6 + 1 s backoff <= 10, so attempt 2 starts at 7 s and ends at
+    # 13 s; 13 + 2 s > 10: no third attempt.
+    assert calls == [1000.0, 1007.0]
+    assert info.value.attempts == 2
+    assert clock.sleeps == [1.0]

@@ -16,24 +16,6 @@ if TYPE_CHECKING:
 KEY = "pk_" + "x" * 34
 
 
-class FakeClock:
-    """A clock tests move by hand."""
-
-    def __init__(self, now: float = 1_790_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
 @pytest.fixture
 def sandbox() -> Sandbox:
     # Functional tests are not about pacing; rate limits have their own tests.

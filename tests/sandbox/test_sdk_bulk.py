@@ -140,3 +140,22 @@ def test_suppress_and_unsuppress_jobs(sdk, sandbox: Sandbox):
     undone = sdk.Profiles.get_bulk_unsuppress_profiles_jobs()
     assert name_of(undone) == "GetBulkProfileSuppressionsRemoveJobResponseCollection"
     assert [j.id for j in undone.data] == [undo.data.id]
+
+
+def test_job_lists_filter_as_the_sdk_documents(sdk, sandbox: Sandbox):
+    list_id = make_list(sdk)
+    job = import_job(sdk, ["a@example.com"], list_id)
+    queued = sdk.Profiles.get_bulk_import_profiles_jobs(filter='equals(status,"queued")')
+    assert [j.id for j in queued.data] == [job.data.id]
+    sandbox.run_jobs()
+    assert sdk.Profiles.get_bulk_import_profiles_jobs(filter='equals(status,"queued")').data == []
+    body = suppression_body("profile-suppression-bulk-create-job", "a@example.com")
+    body["data"]["relationships"] = {"list": {"data": {"type": "list", "id": list_id}}}
+    suppress = sdk.Profiles.bulk_suppress_profiles(SuppressionCreateJobCreateQuery.from_dict(body))
+    by_list = sdk.Profiles.get_bulk_suppress_profiles_jobs(filter=f'equals(list_id,"{list_id}")')
+    assert [j.id for j in by_list.data] == [suppress.data.id]
+    sandbox.run_jobs()
+    suppressed = sdk.Profiles.get_profiles(
+        filter='equals(subscriptions.email.marketing.suppression.reason,"USER_SUPPRESSED")'
+    )
+    assert [p.attributes.email for p in suppressed.data] == ["a@example.com"]

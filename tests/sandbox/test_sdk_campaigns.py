@@ -131,7 +131,7 @@ def test_create_campaign_with_audiences_and_messages(sdk):
     got = sdk.Campaigns.get_campaign(campaign_id)
     assert name_of(got) == "GetOmniCampaignResponseCompoundDocument"
     assert got.data.attributes.definition.name == "Spring sale"
-    listed = sdk.Campaigns.get_campaigns(filter="equals(messages.channel,'email')")
+    listed = sdk.Campaigns.get_campaigns()
     assert name_of(listed) == "GetOmniCampaignResponseCollectionCompoundDocument"
     messages = sdk.Campaigns.get_messages_for_campaign(campaign_id)
     assert name_of(messages) == "GetMessageResponseCollectionCompoundDocument"
@@ -192,15 +192,19 @@ def test_cancel_campaign_send(sdk):
     assert caught.value.status == 400
 
 
-def test_get_campaigns_needs_a_channel_filter_and_applies_it(sdk):
-    make_campaign(sdk, [make_list(sdk, make_profile(sdk, "a@example.com"))])
+def test_get_campaigns_filters_and_sorts_as_the_sdk_documents(sdk):
+    list_id = make_list(sdk, make_profile(sdk, "a@example.com"))
+    first, second = make_campaign(sdk, [list_id]), make_campaign(sdk, [list_id])
+    named = sdk.Campaigns.get_campaigns(filter="contains(name,'Spring')", sort="-created_at")
+    assert [c.id for c in named.data] == [second.data.id, first.data.id]
+    assert sdk.Campaigns.get_campaigns(filter="equals(archived,true)").data == []
+    # Earlier revisions require a channel filter; it is still accepted and applied.
+    email = sdk.Campaigns.get_campaigns(filter="equals(messages.channel,'email')")
+    assert len(email.data) == 2
+    assert sdk.Campaigns.get_campaigns(filter="equals(messages.channel,'sms')").data == []
     with pytest.raises(BadRequestException) as caught:
-        sdk.Campaigns.get_campaigns(filter="contains(name,'Spring')")
+        sdk.Campaigns.get_campaigns(filter="equals(status,'Sent')")
     assert '"parameter": "filter"' in (caught.value.body or "")
-    sms = sdk.Campaigns.get_campaigns(filter="equals(messages.channel,'sms')")
-    assert sms.data == []
-    both = "and(equals(messages.channel,'email'),contains(name,'Spring'))"
-    assert len(sdk.Campaigns.get_campaigns(filter=both).data) == 1
 
 
 def test_update_and_delete_campaign(sdk, sandbox: Sandbox):
@@ -241,3 +245,90 @@ def test_list_update_and_delete_templates(sdk, sandbox: Sandbox):
     assert updated.data.attributes.name == "Hello"
     assert sdk.Templates.delete_template(template_id) is None
     assert sandbox.account.templates == {}
+
+
+def test_campaign_variations_carry_the_message_content(sdk, sandbox: Sandbox):
+    from openapi_client.models.variation_create_query import VariationCreateQuery
+    from openapi_client.models.variation_partial_update_query import VariationPartialUpdateQuery
+
+    campaign = make_campaign(sdk, [make_list(sdk, make_profile(sdk, "a@example.com"))])
+    message_id = campaign.data.relationships.campaign_messages.data[0].id
+    inline = sdk.Campaigns.get_variations_for_campaign_message(message_id)
+    assert name_of(inline) == "GetVariationResponseCollection"
+    assert [v.attributes.definition.details for v in inline.data] == [{"subject": "Hi!"}]
+    first = inline.data[0].id
+    edit = {
+        "data": {
+            "type": "campaign-variation",
+            "id": first,
+            "attributes": {"definition": {"details": {"subject": "New", "channel": "sms"}}},
+        }
+    }
+    sdk.Campaigns.update_campaign_variation(first, VariationPartialUpdateQuery.from_dict(edit))
+    assert sandbox.account.messages[message_id].extra["channel"] == "sms"
+    edit["data"]["attributes"]["definition"]["details"] = {"subject": "Hi!"}
+    sdk.Campaigns.update_campaign_variation(first, VariationPartialUpdateQuery.from_dict(edit))
+    body = {
+        "data": {
+            "type": "campaign-variation",
+            "attributes": {"definition": {"name": "B", "details": {"subject": "Hey"}}},
+            "relationships": {
+                "campaign-message": {"data": {"type": "campaign-message", "id": message_id}}
+            },
+        }
+    }
+    created = sdk.Campaigns.create_campaign_variation(VariationCreateQuery.from_dict(body))
+    assert name_of(created) == "PostVariationResponse"
+    variation_id = created.data.id
+    got = sdk.Campaigns.get_campaign_variation(variation_id)
+    assert name_of(got) == "GetVariationResponseCompoundDocument"
+    update = {
+        "data": {
+            "type": "campaign-variation",
+            "id": variation_id,
+            "attributes": {"definition": {"details": {"subject": "Hello"}}},
+        }
+    }
+    query = VariationPartialUpdateQuery.from_dict(update)
+    updated = sdk.Campaigns.update_campaign_variation(variation_id, query)
+    assert name_of(updated) == "PatchVariationResponse"
+    assert updated.data.attributes.definition.details == {"subject": "Hello"}
+    ids = sdk.Campaigns.get_variation_ids_for_campaign_message(message_id)
+    assert [v.id for v in ids.data] == [inline.data[0].id, variation_id]
+    assert sandbox.account.messages[message_id].extra["content"] == {"subject": "Hi!"}
+    assert sdk.Campaigns.delete_campaign_variation(variation_id) is None
+    assert list(sandbox.account.variations) == [inline.data[0].id]
+    message = sdk.Campaigns.get_campaign_message(message_id)
+    assert [v.id for v in message.data.relationships.campaign_variations.data] == [
+        inline.data[0].id
+    ]
+
+
+def test_create_update_and_delete_a_segment_by_definition(sdk, sandbox: Sandbox):
+    from openapi_client.models.segment_create_query import SegmentCreateQuery
+    from openapi_client.models.segment_partial_update_query import SegmentPartialUpdateQuery
+
+    inside = make_profile(sdk, "in@example.com")
+    make_profile(sdk, "out@example.com")
+    list_id = make_list(sdk, inside)
+    condition = {"type": "profile-group-membership", "is_member": True, "group_ids": [list_id]}
+    body = {
+        "data": {
+            "type": "segment",
+            "attributes": {
+                "name": "On the list",
+                "definition": {"condition_groups": [{"conditions": [condition]}]},
+            },
+        }
+    }
+    created = sdk.Segments.create_segment(SegmentCreateQuery.from_dict(body))
+    assert name_of(created) == "PostSegmentCreateResponse"
+    segment_id = created.data.id
+    members = sdk.Segments.get_profile_ids_for_segment(segment_id)
+    assert [p.id for p in members.data] == [inside]
+    update = {"data": {"type": "segment", "id": segment_id, "attributes": {"name": "Renamed"}}}
+    updated = sdk.Segments.update_segment(segment_id, SegmentPartialUpdateQuery.from_dict(update))
+    assert name_of(updated) == "PatchSegmentPartialUpdateResponse"
+    assert updated.data.attributes.name == "Renamed"
+    assert sdk.Segments.delete_segment(segment_id) is None
+    assert sandbox.account.segments == {}

@@ -95,3 +95,24 @@ def test_adding_an_unknown_profile_points_at_it(sdk):
     with pytest.raises(ApiException) as caught:
         sdk.Lists.add_profiles_to_list(list_id, add)
     assert caught.value.status == 400
+
+
+def test_members_filter_and_sort_on_joined_group_at(sdk):
+    list_id = make_list(sdk)
+    ids = make_profiles(sdk, "a@example.com", "b@example.com")
+    for profile_id in ids:  # one call each: each joins at its own time
+        sdk.Lists.add_profiles_to_list(
+            list_id, ListMembersAddQuery.from_dict(members([profile_id]))
+        )
+    newest_first = sdk.Lists.get_profiles_for_list(list_id, sort="-joined_group_at")
+    assert [p.id for p in newest_first.data] == ids[::-1]
+    joined = newest_first.data[0].attributes.joined_group_at.isoformat()
+    later = sdk.Lists.get_profile_ids_for_list(
+        list_id, filter=f"greater-or-equal(joined_group_at,{joined})"
+    )
+    assert [p.id for p in later.data][-1] == ids[1]
+    with pytest.raises(ApiException) as caught:
+        sdk.Lists.get_profiles_for_list(list_id, filter='equals(external_id,"x")')
+    assert caught.value.status == 400
+    by_name = sdk.Lists.get_lists(sort="-name")
+    assert [item.id for item in by_name.data] == [list_id]

@@ -33,3 +33,10 @@ def test_the_marker_configures_the_sandbox(klaviyo_sandbox: Sandbox):
     outcome = klaviyo_sandbox.exchange("GET", "/api/accounts", "", {}, b"", base="http://s")
     assert outcome.response is not None
     assert outcome.response.status == 503
+
+
+def test_the_server_fixture_serves_the_same_sandbox(klaviyo_sandbox, klaviyo_sandbox_server):
+    from klaviyo_api import KlaviyoAPI
+
+    sdk = KlaviyoAPI(SANDBOX_KEY, test_host=klaviyo_sandbox_server.url, max_retries=1)
+    assert sdk.Accounts.get_accounts().data[0].id == klaviyo_sandbox.account.id

@@ -261,3 +261,55 @@ def test_page_cursor_accepts_full_next_url(client):
         page_cursor=f"{BASE}/api/profiles?page%5Bcursor%5D=bmV4dA%3D%3D&page%5Bsize%5D=20"
     )
     assert route.calls.last.request.url.params["page[cursor]"] == "bmV4dA=="
+
+
+@respx.mock
+def test_a_garbled_response_body_becomes_a_kit_error(client):
+    # A gzip header over a body that is not gzip: httpx raises DecodingError, no TransportError.
+    respx.get(f"{BASE}/api/profiles").mock(
+        return_value=httpx.Response(
+            200,
+            stream=httpx.ByteStream(b"not gzip"),
+            headers={"Content-Encoding": "gzip", "Content-Type": "application/vnd.api+json"},
+        )
+    )
+    with pytest.raises(TransportError) as info:
+        client.sdk.profiles.get_profiles()
+    assert type(info.value) is TransportError  # sent and answered: not a ConnectError
+    assert isinstance(info.value.__cause__, httpx.DecodingError)
+    assert "get_profiles" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        "Failed to parse `2026-13-45` as datetime object",
+        "Cannot prepare a request message for provided arguments.",
+    ],
+)
+def test_sdk_status_0_errors_are_not_connect_errors(reason):
+    # The SDK raises ApiException(status=0) after Klaviyo answered (a value it cannot parse)
+    # or before anything is sent (a body it cannot encode): never "not sent, safe to retry".
+    from openapi_client.exceptions import ApiException
+
+    from klaviyo_kit.operations import operation
+    from klaviyo_kit.resilience import CircuitBreaker, RetryPolicy
+    from klaviyo_kit.sdk import translate_errors
+
+    with pytest.raises(KlaviyoError) as info, translate_errors("create_profile"):
+        raise ApiException(status=0, reason=reason)
+    err = info.value
+    assert not isinstance(err, TransportError)
+    assert not err.retryable
+    assert "create_profile" in str(err)
+    assert reason.split("`")[0] in str(err)
+    assert isinstance(err.__cause__, ApiException)
+    assert not RetryPolicy().should_retry(err, operation("create_profile"))
+
+    def fail() -> None:
+        raise err
+
+    breaker = CircuitBreaker(failure_threshold=1)
+    with pytest.raises(KlaviyoError):
+        breaker.call(fail)
+    assert breaker.state == "closed"

@@ -4,7 +4,15 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from klaviyo_kit.services.filters import and_, any_, equals, greater_than, less_than, quote
+from klaviyo_kit.services.filters import (
+    and_,
+    any_,
+    contains,
+    equals,
+    greater_than,
+    less_than,
+    quote,
+)
 
 
 @pytest.mark.parametrize(
@@ -37,6 +45,7 @@ def test_builders():
     since = datetime(2026, 1, 1, tzinfo=timezone.utc)
     assert equals("email", "a@b.co") == 'equals(email,"a@b.co")'
     assert any_("id", ["1", "2"]) == 'any(id,["1","2"])'
+    assert contains("name", "Sale") == 'contains(name,"Sale")'
     assert greater_than("updated", since) == "greater-than(updated,2026-01-01T00:00:00+00:00)"
     assert less_than("datetime", since) == "less-than(datetime,2026-01-01T00:00:00+00:00)"
     assert and_(equals("a", 1)) == "equals(a,1)"

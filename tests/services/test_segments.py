@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlencode
-
-import httpx
 import pytest
 
 from klaviyo_kit.errors import InvalidInputError, NotFoundError
@@ -15,21 +12,6 @@ pytestmark = pytest.mark.anyio
 
 SEGMENTS = "/api/segments"
 QUOTED = 'Ada\'s "best" \\ buyers'
-
-
-class ProfileIdAsId(httpx.BaseTransport):
-    """The sandbox spells Klaviyo's ``profile_id`` member filter ``id``; translate it."""
-
-    def __init__(self, inner: httpx.BaseTransport) -> None:
-        self.inner = inner
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        query = [
-            (k, v.replace("(profile_id,", "(id,") if k == "filter" else v)
-            for k, v in parse_qsl(request.url.query.decode(), keep_blank_values=True)
-        ]
-        request.url = request.url.copy_with(query=urlencode(query).encode())
-        return self.inner.handle_request(request)
 
 
 async def add_people(kit, count: int, prefix: str) -> list[str]:
@@ -75,7 +57,7 @@ async def test_iter_members_walks_every_page(kit):
 
 
 async def test_is_member_by_email_and_id(make_kit, sandbox):
-    kit = make_kit(sandbox, wrap=ProfileIdAsId)
+    kit = make_kit(sandbox)
     inside = await kit(kit.client.profiles.upsert({"email": "o'brien@example.com"}))
     outside = await kit(kit.client.profiles.upsert({"email": "other@example.com"}))
     segment = sandbox.add_segment("VIP", members=[inside.id])

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import json
+import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -129,3 +132,135 @@ def test_the_asgi_app_under_uvicorn_on_loopback(kit, receiver, processed, serve)
         big = httpx.post(f"{url}/webhooks/klaviyo", content=b"x" * 10_000, headers=good.headers)
     assert (first.status_code, again.status_code, big.status_code) == (204, 200, 413)
     assert processed == ["OK1"]
+
+
+def test_a_rejected_delivery_is_logged_without_the_secret(kit, receiver, processed, caplog):
+    # A stale delivery is answered 200, so Klaviyo never resends it: its events are gone, and
+    # the operator must at least be told. A bad signature (say, a rotated secret) likewise.
+    stale = kit.signed(kit.event(external_id="OLD"), sent_at=kit.now - timedelta(hours=1))
+    forged = kit.signed(kit.event(external_id="BAD"), secret="not-the-secret")
+    with caplog.at_level(logging.WARNING, logger="klaviyo_kit.webhooks"):
+        assert receiver.handle(stale.body, stale.headers).status == 200
+        assert receiver.handle(forged.body, forged.headers).status == 401
+    reasons = [getattr(record, "reason", None) for record in caplog.records]
+    assert reasons == ["stale", "bad_signature"]
+    assert "stale" in caplog.records[0].getMessage()
+    assert kit.secret not in caplog.text
+    assert processed == []
+
+
+def test_an_oversize_body_refused_by_an_app_is_logged(kit, receiver, caplog):
+    environ = {"REQUEST_METHOD": "POST", "CONTENT_LENGTH": "99999", "wsgi.input": None}
+    with caplog.at_level(logging.WARNING, logger="klaviyo_kit.webhooks"):
+        WebhookWSGIApp(receiver)(environ, lambda status, headers: None)
+    assert [getattr(r, "reason", None) for r in caplog.records] == ["body_too_large"]
+
+
+def test_a_failure_beside_an_unhandled_event_is_still_a_500(kit, receiver, processed):
+    # Unhandled events are not claimed, so nothing was recorded: the sender must retry, or the
+    # failed event is lost for good.
+    mixed = kit.signed(
+        kit.event("event:shopify.placed_order", "SHOP1"), kit.event(external_id="FAIL4")
+    )
+    response = receiver.handle(mixed.body, mixed.headers)
+    assert response.status == 500
+    assert response.report is not None
+    assert not response.report.recorded
+
+
+class UnreadableStream:
+    """A ``wsgi.input`` that, like a raw socket, would block waiting for bytes never sent."""
+
+    def read(self, size: int = -1) -> bytes:
+        raise AssertionError(f"read({size}) past the end of the request")
+
+
+def wsgi_post(app: WebhookWSGIApp, environ: dict[str, object]) -> tuple[str, bytes]:
+    statuses: list[str] = []
+    body = app({"REQUEST_METHOD": "POST", **environ}, lambda s, h: statuses.append(s))
+    return statuses[0], b"".join(body)
+
+
+def test_wsgi_without_a_content_length_reads_no_body(kit, receiver):
+    # PEP 3333: with no CONTENT_LENGTH (and no terminated stream) there is no body to read;
+    # reading anyway can block a worker until the client hangs up.
+    headers = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in kit.signed().headers.items()}
+    status, _ = wsgi_post(WebhookWSGIApp(receiver), {"wsgi.input": UnreadableStream(), **headers})
+    assert status == "401 Unauthorized"
+
+
+def test_wsgi_reads_a_chunked_body_the_server_terminates_up_to_the_cap(kit, receiver, processed):
+    good = kit.signed(kit.event(external_id="CH1"))
+    headers = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in good.headers.items()}
+    app = WebhookWSGIApp(receiver)
+    chunked = {"wsgi.input_terminated": True, **headers}
+    status, _ = wsgi_post(app, {"wsgi.input": io.BytesIO(good.body), **chunked})
+    assert status == "204 No Content"
+    status, body = wsgi_post(app, {"wsgi.input": io.BytesIO(b"x" * 5000), **chunked})
+    assert (status, json.loads(body)) == ("413 Content Too Large", {"error": "body_too_large"})
+    assert processed == ["CH1"]
+
+
+def test_an_asgi_client_that_hangs_up_mid_body_is_not_judged(kit, receiver, caplog):
+    # A truncated body can never verify: answering it would log a misleading bad_signature
+    # (and send to a closed connection).
+    good = kit.signed(kit.event(external_id="CUT"))
+    messages = iter(
+        [
+            {"type": "http.request", "body": good.body[:10], "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+    )
+
+    async def receive() -> dict[str, object]:
+        return next(messages)
+
+    sent: list[dict[str, object]] = []
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    headers = [(k.lower().encode(), v.encode()) for k, v in good.headers.items()]
+    scope = {"type": "http", "method": "POST", "path": "/", "headers": headers}
+    with caplog.at_level(logging.WARNING, logger="klaviyo_kit.webhooks"):
+        asyncio.run(WebhookASGIApp(receiver)(scope, receive, send))
+    assert sent == []
+    assert caplog.records == []
+
+
+def asgi_post(
+    receiver: WebhookReceiver, chunks: list[bytes], headers: Mapping[str, str]
+) -> tuple[int, int]:
+    """POST ``chunks`` to the ASGI app; return the status and how many chunks it read."""
+    read = 0
+
+    async def receive() -> dict[str, object]:
+        nonlocal read
+        read += 1
+        return {"type": "http.request", "body": chunks[read - 1], "more_body": read < len(chunks)}
+
+    sent: list[dict[str, object]] = []
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+    scope = {"type": "http", "method": "POST", "path": "/", "headers": raw}
+    asyncio.run(WebhookASGIApp(receiver)(scope, receive, send))
+    status = sent[0]["status"]
+    assert isinstance(status, int)
+    return status, read
+
+
+def test_asgi_refuses_a_declared_oversize_body_without_reading_it(kit, receiver):
+    headers = {**kit.signed().headers, "content-length": "5000"}  # the cap is 4096
+    assert asgi_post(receiver, [b"x" * 5000], headers) == (413, 0)
+
+
+def test_asgi_stops_reading_a_streamed_body_past_the_cap(kit, receiver, processed):
+    # No Content-Length (chunked): the app counts the bytes as they arrive.
+    assert asgi_post(receiver, [b"x" * 1000] * 50, kit.signed().headers) == (413, 5)
+    good = kit.signed(kit.event(external_id="STREAM"))
+    pieces = [good.body[i : i + 100] for i in range(0, len(good.body), 100)]
+    assert asgi_post(receiver, pieces, good.headers) == (204, len(pieces))
+    assert processed == ["STREAM"]

@@ -194,3 +194,33 @@ def test_the_topic_tables_use_klaviyos_documented_topics():
     for table in (CONSENT_TOPICS, SUPPRESSION_TOPICS, ENGAGEMENT_TOPICS):
         for name in table:
             assert name.removeprefix("event:klaviyo.") in documented
+
+
+def test_a_global_unsubscribe_wins_over_an_older_subscription_that_arrives_later(kit, wired):
+    deliver, repository = wired
+    # The global unsubscribe (no list named) happens last but is delivered first.
+    deliver(
+        kit.event(
+            topic("unsubscribed_from_email_marketing"), profile_id="P6", at=T0 + timedelta(hours=1)
+        )
+    )
+    deliver(
+        kit.event(
+            topic("subscribed_to_email_marketing"),
+            profile_id="P6",
+            at=T0,
+            properties={"list_id": "L7"},
+        )
+    )
+    assert repository.list_members("L7") == frozenset()
+    # A subscription after the global unsubscribe counts again, on its own list only.
+    deliver(
+        kit.event(
+            topic("subscribed_to_email_marketing"),
+            profile_id="P6",
+            at=T0 + timedelta(hours=2),
+            properties={"list_id": "L8"},
+        )
+    )
+    assert repository.list_members("L8") == {"P6"}
+    assert repository.list_members("L7") == frozenset()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from functools import partial
 from typing import Any
 
@@ -54,7 +55,8 @@ def test_an_event_without_handlers_is_unhandled_and_not_claimed(kit, store):
     delivery = verified(kit, kit.event("event:klaviyo.sent_sms", "S1"))
     report = router.dispatch(delivery)
     assert [r.status for r in report.results] == [EventStatus.UNHANDLED]
-    assert report.recorded
+    assert not report.recorded  # nothing was claimed
+    assert not report.failures
     assert store.claim_delivery(delivery.events[0].dedupe_key, ttl=60)
 
 
@@ -254,3 +256,35 @@ def test_event_accessors_tolerate_odd_payloads():
         is None
     )
     assert WebhookEvent.from_job(event.to_job()) == event
+
+
+def test_every_failing_handler_of_an_event_is_logged(kit, store, caplog):
+    router = WebhookRouter(store)
+
+    def first(event: WebhookEvent) -> None:
+        raise RuntimeError("first handler broke")
+
+    def second(event: WebhookEvent) -> None:
+        raise KeyError("second handler broke")
+
+    router.add("*", first)
+    router.add("*", second)
+    delivery = verified(kit, kit.event(external_id="TWO"))
+    with caplog.at_level(logging.WARNING, logger="klaviyo_kit.webhooks"):
+        sync_report = router.dispatch(delivery)
+        async_report = asyncio.run(router.adispatch(delivery))
+    logged = [record.exc_info[1] for record in caplog.records if record.exc_info]
+    assert [type(exc) for exc in logged] == [RuntimeError, KeyError] * 2
+    # The report keeps the first error; the log has them all.
+    assert isinstance(sync_report.results[0].error, RuntimeError)
+    assert isinstance(async_report.results[0].error, RuntimeError)
+
+
+def test_an_event_the_queue_refuses_is_logged(kit, store, caplog):
+    router = WebhookRouter(store, queue=MemoryQueue(max_size=1))
+    router.add("*", lambda e: None)
+    delivery = verified(kit, kit.event(external_id="Q0"), kit.event(external_id="Q1"))
+    with caplog.at_level(logging.WARNING, logger="klaviyo_kit.webhooks"):
+        report = router.dispatch(delivery)
+    assert report.results[1].status is EventStatus.FAILED
+    assert [type(r.exc_info[1]) for r in caplog.records if r.exc_info] == [QueueFullError]

@@ -13,6 +13,7 @@ from klaviyo_kit import KlaviyoSettings
 from klaviyo_kit.errors import ConfigurationError, WebhookVerificationError
 from klaviyo_kit.webhooks import (
     KlaviyoSignatureScheme,
+    StandardWebhooksScheme,
     VerificationReason,
     WebhookVerifier,
     sign_webhook,
@@ -208,8 +209,21 @@ def test_configuration_mistakes_fail_at_construction():
         WebhookVerifier("")
     with pytest.raises(ValueError, match="tolerance"):
         WebhookVerifier("s", tolerance=-1)
+    with pytest.raises(ValueError, match="tolerance"):
+        # NaN compares false both ways: it would silently turn the freshness check off.
+        WebhookVerifier("s", tolerance=float("nan"))
     with pytest.raises(ValueError, match="max_body_bytes"):
         WebhookVerifier("s", max_body_bytes=0)
+
+
+def test_a_raw_body_signed_without_a_delivery_id_takes_the_webhook_id_from_it(kit):
+    body = json.dumps(
+        {"data": [], "meta": {"klaviyo_webhook_id": "01RAW", "timestamp": kit.now.isoformat()}}
+    ).encode()
+    delivery = sign_webhook(body, secret=kit.secret, timestamp=kit.now)
+    assert delivery.headers["Klaviyo-Webhook-Id"] == "01RAW"
+    verified = WebhookVerifier(kit.secret, clock=kit.clock).verify(delivery.body, delivery.headers)
+    assert verified.delivery_id == "01RAW"
 
 
 def test_a_decoded_body_is_refused(kit):
@@ -227,9 +241,25 @@ def test_secrets_never_appear_in_reprs_or_errors(kit):
     assert verifier.scheme == KlaviyoSignatureScheme()
 
 
-@given(body=st.binary(max_size=2048), headers=st.dictionaries(st.text(), st.text(), max_size=6))
-def test_random_bytes_and_headers_only_ever_raise_the_verification_error(body, headers):
-    verifier = WebhookVerifier("fuzz-secret", max_body_bytes=1024, clock=lambda: 1.8e9)
+# Random names almost never spell a real header, so draw the schemes' own names (in any case)
+# too: otherwise the fuzzing stops at missing_header and never reaches the signature check.
+HEADER_NAMES = st.sampled_from(
+    [
+        "Klaviyo-Signature",
+        "klaviyo-timestamp",
+        "KLAVIYO-WEBHOOK-ID",
+        "webhook-id",
+        "Webhook-Timestamp",
+        "webhook-signature",
+    ]
+) | st.text(max_size=20)
+
+
+@pytest.mark.parametrize("scheme", [KlaviyoSignatureScheme(), StandardWebhooksScheme()])
+@given(body=st.binary(max_size=2048), headers=st.dictionaries(HEADER_NAMES, st.text(), max_size=6))
+def test_random_bytes_and_headers_only_ever_raise_the_verification_error(scheme, body, headers):
+    secret = "whsec_" + "ZnV6ei1rZXk=" if isinstance(scheme, StandardWebhooksScheme) else "fuzz"
+    verifier = WebhookVerifier(secret, scheme=scheme, max_body_bytes=1024, clock=lambda: 1.8e9)
     assert outcome(verifier, body, headers) in REASONS
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from functools import cached_property
 from typing import TYPE_CHECKING, TypeVar
 
 import anyio
@@ -12,7 +11,7 @@ import anyio.to_thread
 from klaviyo_kit.client._base import BaseClient
 from klaviyo_kit.client._resilience import build_resilience
 from klaviyo_kit.infra import build_cache
-from klaviyo_kit.sdk import AsyncPipeline
+from klaviyo_kit.sdk import AsyncPipeline, AsyncSdkApis
 from klaviyo_kit.services import (
     AsyncCampaigns,
     AsyncEvents,
@@ -23,7 +22,7 @@ from klaviyo_kit.services import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Iterable, Sequence
+    from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
     from types import TracebackType
 
     import httpx
@@ -31,6 +30,7 @@ if TYPE_CHECKING:
 
     from klaviyo_kit.config import KlaviyoSettings
     from klaviyo_kit.infra import Cache
+    from klaviyo_kit.operations import Operation
     from klaviyo_kit.resilience import CircuitBreaker, Hooks, RateLimiter, RetryPolicy
     from klaviyo_kit.sdk import AsyncStage
     from klaviyo_kit.services import Call
@@ -61,6 +61,10 @@ class AsyncKlaviyoClient(BaseClient):
             ``None`` builds one from the settings (a ``NullCache`` when caching is off).
         sleep: How to wait without blocking (polling, backoff, throttling); injectable for tests.
 
+    Raises:
+        ValueError: If ``max_threads`` is below 1, or both ``transport`` and ``http_client``
+            are given.
+
     Example:
         ```python
         async with AsyncKlaviyoClient() as client:
@@ -84,18 +88,50 @@ class AsyncKlaviyoClient(BaseClient):
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
     ) -> None:
         """Create the client; the SDK itself is imported on first use."""
+        if max_threads < 1:
+            msg = f"max_threads must be at least 1, got {max_threads}"
+            raise ValueError(msg)
         super().__init__(settings, transport, http_client)
-        self.cache: Cache = cache if cache is not None else build_cache(self.settings)
+        with self._closing_on_error():
+            self.cache: Cache = cache if cache is not None else build_cache(self.settings)
+            self._own(self.cache if cache is None else None)
+            self.resilience = build_resilience(
+                self.settings,
+                limiter=limiter,
+                retry=retry,
+                breaker=breaker,
+                hooks=hooks,
+                asleep=sleep,
+            )
+            self._own(self.resilience.limiter if limiter is None else None)
         self._threads = anyio.CapacityLimiter(max_threads)
         self._asleep = sleep
-        self.resilience = build_resilience(
-            self.settings, limiter=limiter, retry=retry, breaker=breaker, hooks=hooks, asleep=sleep
-        )
         chosen = self.resilience.async_stages() if stages is None else stages
         self.pipeline = AsyncPipeline(chosen, self._run_sync)
+        self._sdk = AsyncSdkApis(self._session.group, self._invoke)
 
     async def _run_sync(self, fn: Callable[[], T]) -> T:
         return await anyio.to_thread.run_sync(fn, limiter=self._threads)
+
+    async def _invoke(
+        self,
+        operation: Operation,
+        fn: Callable[..., object],
+        args: tuple[object, ...],
+        kwargs: Mapping[str, object],
+    ) -> object:
+        self._check_open()
+        return await self.pipeline.invoke(operation, fn, args, kwargs)
+
+    @property
+    def sdk(self) -> AsyncSdkApis:
+        """Every SDK API group, awaited: ``await client.sdk.lists.get_lists()``.
+
+        Raises:
+            RuntimeError: If the client is closed.
+        """
+        self._check_open()
+        return self._sdk
 
     async def aexecute(self, call: Call) -> object:
         """Perform one SDK call described by a service flow, through the async pipeline."""
@@ -110,41 +146,46 @@ class AsyncKlaviyoClient(BaseClient):
         """Return the current UTC time."""
         return datetime.now(timezone.utc)
 
-    @cached_property
+    @property
     def profiles(self) -> AsyncProfiles:
         """Profiles, awaited: upsert, get, find by email, iterate, bulk import, sync."""
-        return AsyncProfiles(self)
+        return self._service("profiles", lambda: AsyncProfiles(self))
 
-    @cached_property
+    @property
     def lists(self) -> AsyncLists:
         """Lists, awaited: create, get, find by name, iterate, members, consent in bulk."""
-        return AsyncLists(self)
+        return self._service("lists", lambda: AsyncLists(self))
 
-    @cached_property
+    @property
     def segments(self) -> AsyncSegments:
         """Segments, awaited: iterate, get, iterate members, cached membership checks."""
-        return AsyncSegments(self)
+        return self._service("segments", lambda: AsyncSegments(self))
 
-    @cached_property
+    @property
     def campaigns(self) -> AsyncCampaigns:
         """Email campaigns, awaited: create, content, template, send, wait until sent, cancel."""
-        return AsyncCampaigns(self)
+        return self._service("campaigns", lambda: AsyncCampaigns(self))
 
-    @cached_property
+    @property
     def metrics(self) -> AsyncMetrics:
         """Metrics, awaited: iterate, get, cached id by name, daily counts and sums."""
-        return AsyncMetrics(self)
+        return self._service("metrics", lambda: AsyncMetrics(self))
 
-    @cached_property
+    @property
     def events(self) -> AsyncEvents:
         """Events, awaited: track one, a purchase, many in bulk; background sending."""
-        return AsyncEvents(self)
+        return self._service("events", lambda: AsyncEvents(self))
 
     async def aclose(self) -> None:
-        """Flush and stop background event senders, then close the httpx client (if built here)."""
-        if "events" in self.__dict__:
-            await self.events.close()
-        self._close_http()
+        """Flush and stop background event senders, then close what the client built.
+
+        That is the httpx client, and a Redis rate limiter or cache built from the settings;
+        anything passed in (``http_client``, ``limiter``, ``cache``) stays open.
+        """
+        events = self._services.get("events")
+        if isinstance(events, AsyncEvents):
+            await events.close()
+        await self._aclose_owned()
 
     async def __aenter__(self) -> Self:
         """Use the client as an async context manager that closes it on exit."""

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from klaviyo_kit.config import KlaviyoSettings
 from klaviyo_kit.sdk import SdkSession, build_http_client, normalize_kwargs
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     import httpx
 
@@ -17,6 +19,8 @@ if TYPE_CHECKING:
     from klaviyo_kit.services import Call
 
 __all__ = ["BaseClient", "ClientState"]
+
+S = TypeVar("S")
 
 
 class ClientState(Enum):
@@ -44,11 +48,35 @@ class BaseClient:
         self._http = http_client or build_http_client(self.settings, transport)
         self._session = SdkSession(self.settings, self._http)
         self._state = ClientState.OPENED
+        self._services: dict[str, object] = {}
+        self._services_lock = threading.Lock()
+        self._owned: list[object] = []
+
+    @contextmanager
+    def _closing_on_error(self) -> Iterator[None]:
+        """Close what the constructor built so far if the rest of it fails."""
+        try:
+            yield
+        except BaseException:
+            self._close_owned()
+            raise
+
+    def _own(self, *resources: object) -> None:
+        """Close ``resources`` (built here, e.g. a Redis limiter or cache) with the client."""
+        self._owned.extend(r for r in resources if r is not None)
 
     @property
     def state(self) -> ClientState:
         """Whether the client is open or closed."""
         return self._state
+
+    def _service(self, name: str, build: Callable[[], S]) -> S:
+        """Return the client's one instance of a service, building it on first use (locked)."""
+        with self._services_lock:
+            found = self._services.get(name)
+            if found is None:
+                found = self._services[name] = build()
+            return cast("S", found)
 
     def _check_open(self) -> None:
         if self._state is ClientState.CLOSED:
@@ -60,12 +88,30 @@ class BaseClient:
         op, fn = self._session.resolve(call.group, call.method)
         return op, fn, normalize_kwargs(dict(call.kwargs))
 
-    def _close_http(self) -> None:
+    def _close_owned(self) -> None:
+        for resource in self._begin_close():
+            close = getattr(resource, "close", None)
+            if callable(close):
+                close()
+
+    async def _aclose_owned(self) -> None:
+        for resource in self._begin_close():
+            aclose = getattr(resource, "aclose", None)
+            close = getattr(resource, "close", None)
+            if callable(aclose):
+                await aclose()
+            elif callable(close):
+                close()
+
+    def _begin_close(self) -> list[object]:
+        """Mark the client closed and close its httpx client; return what else it owns."""
         if self._state is ClientState.CLOSED:
-            return
+            return []
         self._state = ClientState.CLOSED
         if self._owns_http:
             self._http.close()
+        owned, self._owned = self._owned, []
+        return owned
 
     def __repr__(self) -> str:
         """Describe the client; never shows a key."""

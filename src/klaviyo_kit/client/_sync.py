@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
-from functools import cached_property
 from typing import TYPE_CHECKING
 
 from klaviyo_kit.client._base import BaseClient
@@ -87,10 +86,18 @@ class KlaviyoClient(BaseClient):
     ) -> None:
         """Create the client; the SDK itself is imported on first use."""
         super().__init__(settings, transport, http_client)
-        self.cache: Cache = cache if cache is not None else build_cache(self.settings)
-        self.resilience = build_resilience(
-            self.settings, limiter=limiter, retry=retry, breaker=breaker, hooks=hooks, sleep=sleep
-        )
+        with self._closing_on_error():
+            self.cache: Cache = cache if cache is not None else build_cache(self.settings)
+            self._own(self.cache if cache is None else None)
+            self.resilience = build_resilience(
+                self.settings,
+                limiter=limiter,
+                retry=retry,
+                breaker=breaker,
+                hooks=hooks,
+                sleep=sleep,
+            )
+            self._own(self.resilience.limiter if limiter is None else None)
         self.pipeline = Pipeline(self.resilience.stages() if stages is None else stages)
         self._sleep = sleep
         self._sdk = SdkApis(self._session.group, self._invoke)
@@ -122,50 +129,60 @@ class KlaviyoClient(BaseClient):
     def sdk(self) -> SdkApis:
         """Every SDK API group, lazily: ``client.sdk.profiles.get_profiles(...)``.
 
+        Each method keeps the SDK's signature and runs through the pipeline; Klaviyo's and the
+        transport's failures arrive as :mod:`klaviyo_kit.errors`. An argument the SDK rejects
+        (``page_size=1000``, a wrong type) raises pydantic's ``ValidationError``, a
+        ``ValueError``, before anything is sent: it is the caller's bug, not translated and not
+        retried.
+
         Raises:
             RuntimeError: If the client is closed.
         """
         self._check_open()
         return self._sdk
 
-    @cached_property
+    @property
     def profiles(self) -> Profiles:
         """Profiles: upsert, get, find by email, iterate, bulk import, sync."""
-        return Profiles(self)
+        return self._service("profiles", lambda: Profiles(self))
 
-    @cached_property
+    @property
     def lists(self) -> Lists:
         """Lists: create, get, find by name, iterate, members, consent in bulk."""
-        return Lists(self)
+        return self._service("lists", lambda: Lists(self))
 
-    @cached_property
+    @property
     def segments(self) -> Segments:
         """Segments: iterate, get, iterate members, cached membership checks."""
-        return Segments(self)
+        return self._service("segments", lambda: Segments(self))
 
-    @cached_property
+    @property
     def campaigns(self) -> Campaigns:
         """Email campaigns: create, content, template, send, wait until sent, cancel."""
-        return Campaigns(self)
+        return self._service("campaigns", lambda: Campaigns(self))
 
-    @cached_property
+    @property
     def metrics(self) -> Metrics:
         """Metrics: iterate, get, cached id by name, daily counts and sums."""
-        return Metrics(self)
+        return self._service("metrics", lambda: Metrics(self))
 
-    @cached_property
+    @property
     def events(self) -> Events:
         """Events: track one, track a purchase, track many in bulk, background sending."""
-        return Events(self)
+        return self._service("events", lambda: Events(self))
 
     def close(self) -> None:
-        """Flush and stop background event senders, then close the httpx client (if built here).
+        """Flush and stop background event senders, then close what the client built.
+
+        That is the httpx client, and a Redis rate limiter or cache built from the settings;
+        anything passed in (``http_client``, ``limiter``, ``cache``) stays open.
 
         Later calls raise ``RuntimeError``.
         """
-        if "events" in self.__dict__:
-            self.events.close()
-        self._close_http()
+        events = self._services.get("events")
+        if isinstance(events, Events):
+            events.close()
+        self._close_owned()
 
     def __enter__(self) -> Self:
         """Use the client as a context manager that closes it on exit."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from klaviyo_kit.config import BreakerSettings
-from klaviyo_kit.errors import CircuitOpenError, ServerError, TransportError
+from klaviyo_kit.errors import CircuitOpenError, KlaviyoError, ServerError, TransportError
 from klaviyo_kit.resilience._hooks import BreakerChange, BreakerState, Hooks, combine_hooks
 
 if TYPE_CHECKING:
@@ -52,7 +52,9 @@ class CircuitBreaker:
     :class:`~klaviyo_kit.errors.CircuitOpenError` without running. After ``cool_down`` seconds
     it half-opens and lets one trial call through; its success closes the circuit, its failure
     opens it again. Any other outcome (a result, a 4xx, a 429) counts as success: Klaviyo
-    answered. Thread-safe and asyncio-safe.
+    answered. An exception outside the kit's error tree (the caller's bug, such as pydantic's
+    ``ValidationError`` raised before sending, or a cancellation) counts as neither: a
+    half-open circuit stays half-open. Thread-safe and asyncio-safe.
 
     Args:
         failure_threshold: Consecutive failures that open the circuit.
@@ -81,8 +83,11 @@ class CircuitBreaker:
         hooks: Hooks | None = None,
     ) -> None:
         """Create a closed breaker."""
-        if failure_threshold < 1 or cool_down <= 0:
-            msg = "failure_threshold must be >= 1 and cool_down > 0"
+        if not failure_threshold >= 1:
+            msg = f"failure_threshold must be >= 1, got {failure_threshold!r}"
+            raise ValueError(msg)
+        if not cool_down > 0:  # "not >" also refuses nan
+            msg = f"cool_down must be > 0, got {cool_down!r}"
             raise ValueError(msg)
         self.failure_threshold = failure_threshold
         self.cool_down = cool_down
@@ -223,8 +228,8 @@ class CircuitBreaker:
         with self._lock:
             if trial:
                 self._trial_running = False
-            if error is not None and not isinstance(error, Exception):
-                return  # cancelled or interrupted: says nothing about Klaviyo
+            if error is not None and not isinstance(error, KlaviyoError):
+                return  # a caller's bug, cancelled or interrupted: says nothing about Klaviyo
             if isinstance(error, (TransportError, ServerError)):
                 self._failures += 1
                 if trial or (self._state == "closed" and self._failures >= self.failure_threshold):

@@ -148,9 +148,10 @@ class BucketResolver:
         self, settings: RateLimitSettings, burst_window: float, steady_window: float
     ) -> None:
         """Resolve with these settings and window lengths (which must be positive)."""
-        if burst_window <= 0 or steady_window <= 0:
-            msg = "window lengths must be positive"
-            raise ValueError(msg)
+        for option, length in (("burst_window", burst_window), ("steady_window", steady_window)):
+            if not length > 0:  # "not >" also refuses nan
+                msg = f"{option} must be positive seconds, got {length!r}"
+                raise ValueError(msg)
         self.settings = settings
         self._burst_window = burst_window
         self._steady_window = steady_window

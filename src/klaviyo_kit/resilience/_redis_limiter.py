@@ -56,7 +56,7 @@ class RedisRateLimiter:
 
     When Redis is unreachable (connection refused, timeout), ``on_unavailable`` decides:
 
-    * ``"open"`` (default): pace with an in-process limiter, log a warning, and try Redis again
+    * ``"open"`` (the default): pace with an in-process limiter, log a warning, and try Redis again
       after ``retry_unavailable_after`` seconds. Calls keep flowing; several processes may then
       together exceed the budget until Redis is back.
     * ``"closed"``: raise :class:`~klaviyo_kit.errors.ConnectError`; no call goes unpaced.
@@ -64,13 +64,14 @@ class RedisRateLimiter:
     Args:
         account: The account the budget belongs to (``KlaviyoSettings.account_fingerprint``),
             never the key itself.
-        settings: Overrides, headroom, ``max_wait`` and ``redis_url``.
+        settings: Overrides, headroom, ``max_wait``, ``redis_url`` and ``on_unavailable``.
         url: Redis URL; defaults to ``settings.redis_url``. Ignored when ``client`` is given.
         client: A ready ``redis.Redis`` client (it is not closed by :meth:`close`).
         async_client: A ready ``redis.asyncio.Redis`` for :meth:`aacquire`; by default one is
             made from ``url``, or the sync client is used from a worker thread.
         key_prefix: Prefix of every key (no braces).
-        on_unavailable: ``"open"`` or ``"closed"``, see above.
+        on_unavailable: ``"open"`` or ``"closed"``, see above; ``None`` uses
+            ``settings.on_unavailable`` (``KLAVIYO_RATE_LIMIT__ON_UNAVAILABLE``, default open).
         retry_unavailable_after: Seconds to stay on the in-process limiter after a failure.
         clock: Monotonic seconds for deadlines (default :func:`time.monotonic`).
         sleep: Blocking sleep (default :func:`time.sleep`).
@@ -99,7 +100,7 @@ class RedisRateLimiter:
         client: redis.Redis | None = None,
         async_client: redis.asyncio.Redis | None = None,
         key_prefix: str = "klaviyo_kit:rl:",
-        on_unavailable: Literal["open", "closed"] = "open",
+        on_unavailable: Literal["open", "closed"] | None = None,
         retry_unavailable_after: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], object] = time.sleep,
@@ -131,7 +132,8 @@ class RedisRateLimiter:
         self._key_prefix = key_prefix
         kwargs = self._client.connection_pool.connection_kwargs
         where = f"{kwargs.get('host', '?')}:{kwargs.get('port', '?')}"
-        self._outage = Outage(on_unavailable, retry_unavailable_after, where, clock)
+        mode = self.settings.on_unavailable if on_unavailable is None else on_unavailable
+        self._outage = Outage(mode, retry_unavailable_after, where, clock)
         self._clock = clock
         self._sleep = sleep
         self._asleep = asleep

@@ -93,9 +93,16 @@ class RetryPolicy:
         hooks: Hooks | None = None,
     ) -> None:
         """Create a policy; see the class docstring for the meaning of each option."""
-        if attempts < 1 or timeout <= 0 or wait_initial < 0 or wait_max < 0:
-            msg = "attempts must be >= 1, timeout > 0, and waits >= 0"
-            raise ValueError(msg)
+        checks = (
+            ("attempts", attempts, attempts >= 1, ">= 1"),
+            ("timeout", timeout, timeout > 0, "> 0"),
+            ("wait_initial", wait_initial, wait_initial >= 0, ">= 0"),
+            ("wait_max", wait_max, wait_max >= 0, ">= 0"),
+        )
+        for option, value, valid, rule in checks:  # "not >" also refuses nan
+            if not valid:
+                msg = f"{option} must be {rule}, got {value!r}"
+                raise ValueError(msg)
         self.attempts = attempts
         self.timeout = timeout
         self.wait_initial = wait_initial

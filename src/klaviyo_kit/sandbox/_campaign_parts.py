@@ -45,7 +45,12 @@ def render_message(call: Call, record: Record) -> dict[str, Any]:
                 "campaign-audience",
                 {"type": "campaign-audience", "id": extra["audience"]},
             ),
-            "campaign-variations": relationship(call.base, path, "campaign-variations", []),
+            "campaign-variations": relationship(
+                call.base,
+                path,
+                "campaign-variations",
+                ids_of("campaign-variation", extra["variations"]),
+            ),
         },
         "links": links_self(call.base, path),
     }

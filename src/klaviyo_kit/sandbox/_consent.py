@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from klaviyo_kit.sandbox import _profiles, _segments
 from klaviyo_kit.sandbox._context import as_object, dig
 from klaviyo_kit.sandbox._events import record_event
+from klaviyo_kit.sandbox._filters import select
 from klaviyo_kit.sandbox._jsonapi import Reply, collection, invalid, links_self, not_found
 from klaviyo_kit.sandbox._state import Record, iso
 
@@ -20,6 +21,11 @@ _CHANNELS = {"email": "Email", "sms": "SMS"}
 MAX_SUBSCRIBE = 1000
 MAX_UNSUBSCRIBE = 100
 MAX_SUPPRESS = 100
+_JOB_FILTERS = {  # as the SDK documents get_bulk_suppress_profiles_jobs' filter
+    "status": frozenset({"equals"}),
+    "list_id": frozenset({"equals"}),
+    "segment_id": frozenset({"equals"}),
+}
 
 
 def _entries(call: Call, kind: str, limit: int) -> tuple[list[Any], dict[str, Any]]:
@@ -105,7 +111,7 @@ def advance(world: World, job: Record) -> None:
         if profile is None or bool(profile.extra.get("suppressed")) == suppress:
             continue
         profile.extra["suppressed"] = suppress
-        profile.updated = world.clock()
+        profile.extra["suppressed_at"] = profile.updated = world.clock()
         verb = "Manually Suppressed from" if suppress else "Manually Unsuppressed from"
         record_event(world, profile, f"{verb} Email Marketing", {}, integration="klaviyo")
         done += 1
@@ -171,7 +177,12 @@ def _suppression(call: Call, *, suppress: bool) -> Reply:
         {"status": "queued"},
         now,
         now,
-        {"suppress": suppress, "emails": emails},
+        {
+            "suppress": suppress,
+            "emails": emails,
+            "list_id": _related_id(relationships, "list"),
+            "segment_id": _related_id(relationships, "segment"),
+        },
     )
     call.account.suppression_jobs[job.id] = job
     return Reply(202, {"data": render(call, job), "links": links_self(call.base, call.path)})
@@ -195,8 +206,23 @@ def _get_job(call: Call, *, suppress: bool) -> Reply:
     return Reply(200, {"data": render(call, job), "links": links_self(call.base, call.path)})
 
 
+def _job_field(job: Record) -> Callable[[str], object]:
+    def get(name: str) -> object:
+        if name == "created":
+            return job.created
+        return job.attributes["status"] if name == "status" else job.extra.get(name)
+
+    return get
+
+
 def _list_jobs(call: Call, *, suppress: bool) -> Reply:
-    jobs = [j for j in call.account.suppression_jobs.values() if j.extra["suppress"] == suppress]
+    jobs = select(
+        [j for j in call.account.suppression_jobs.values() if j.extra["suppress"] == suppress],
+        call.query,
+        _job_field,
+        filters=_JOB_FILTERS,
+        sorts=frozenset({"created"}),
+    )
     return collection(
         jobs, lambda j: render(call, j), base=call.base, path=call.path, query=call.query
     )

@@ -6,13 +6,15 @@ import json
 import operator
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from klaviyo_kit.sandbox._jsonapi import invalid
 from klaviyo_kit.sandbox._state import parse_time
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
+
+T = TypeVar("T")
 
 _CALL = re.compile(r"\s*([a-z-]+)\(([a-z_.$]+),(.*)\)\s*$", re.DOTALL)
 
@@ -147,3 +149,39 @@ def sort_key(query: Mapping[str, str], allowed: frozenset[str], default: str) ->
     if field not in allowed:
         raise invalid(f"'{field}' is not a valid sort field.", parameter="sort")
     return field, descending
+
+
+def _order(value: object) -> tuple[bool, object]:
+    return value is None, value
+
+
+def select(
+    items: Iterable[T],
+    query: Mapping[str, str],
+    field_of: Callable[[T], Callable[[str], object]],
+    *,
+    filters: Mapping[str, frozenset[str]],
+    time_fields: frozenset[str] = frozenset(),
+    sorts: frozenset[str] = frozenset(),
+    default_sort: str | None = None,
+) -> list[T]:
+    """Apply the call's ``filter`` and ``sort`` to ``items``.
+
+    Args:
+        items: The candidates, in their natural order.
+        query: The call's query parameters.
+        field_of: Returns a field getter for one item.
+        filters: The operators each field allows (as the SDK documents them).
+        time_fields: Fields whose values are datetimes.
+        sorts: Fields ``sort`` accepts (``-field`` for descending).
+        default_sort: The order when ``sort`` is absent (natural order when ``None``).
+
+    Returns:
+        The matching items in the requested order.
+    """
+    conditions = parse_filter(query.get("filter", ""), filters, time_fields)
+    chosen = [item for item in items if matches(conditions, field_of(item))]
+    if "sort" in query or default_sort is not None:
+        field, descending = sort_key(query, sorts, default_sort or "")
+        chosen.sort(key=lambda item: _order(field_of(item)(field)), reverse=descending)
+    return chosen

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from klaviyo_kit.sandbox import _lists, _profiles
 from klaviyo_kit.sandbox._context import as_array, dig
+from klaviyo_kit.sandbox._filters import select
 from klaviyo_kit.sandbox._jsonapi import (
     Reply,
     SandboxAPIError,
@@ -138,10 +139,24 @@ def get_bulk_import_profiles_job(call: Call) -> Reply:
     return Reply(200, {"data": render(call, job), "links": links_self(call.base, call.path)})
 
 
+def _job_field(job: Record) -> Callable[[str], object]:
+    def get(name: str) -> object:
+        return job.created if name == "created_at" else job.attributes.get(name)
+
+    return get
+
+
 def get_bulk_import_profiles_jobs(call: Call) -> Reply:
     """GET /api/profile-bulk-import-jobs."""
+    jobs = select(
+        call.account.import_jobs.values(),
+        call.query,
+        _job_field,
+        filters={"status": frozenset({"equals", "any"})},
+        sorts=frozenset({"created_at"}),
+    )
     return collection(
-        list(call.account.import_jobs.values()),
+        jobs,
         lambda j: render(call, j),
         base=call.base,
         path=call.path,

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from klaviyo_kit.sandbox import _profiles
 from klaviyo_kit.sandbox._context import optional_str, require_str
-from klaviyo_kit.sandbox._filters import matches, parse_filter
+from klaviyo_kit.sandbox._filters import select
 from klaviyo_kit.sandbox._jsonapi import (
     Reply,
     SandboxAPIError,
@@ -31,13 +31,7 @@ _FILTERS = {
     "created": frozenset({"greater-than"}),
     "updated": frozenset({"greater-than"}),
 }
-_MEMBER_FILTERS = {
-    "email": frozenset({"equals", "any"}),
-    "phone_number": frozenset({"equals", "any"}),
-    "external_id": frozenset({"equals", "any"}),
-    "id": frozenset({"equals", "any"}),
-    "joined_group_membership_updated": frozenset({"greater-than", "less-than"}),
-}
+_SORTS = frozenset({"created", "id", "name", "updated"})
 MAX_RELATIONSHIP_IDS = 1000
 
 
@@ -104,10 +98,14 @@ def _single(call: Call, record: Record, status: int = 200) -> Reply:
 
 def get_lists(call: Call) -> Reply:
     """GET /api/lists."""
-    conditions = parse_filter(
-        call.query.get("filter", ""), _FILTERS, frozenset({"created", "updated"})
+    records = select(
+        call.account.lists.values(),
+        call.query,
+        _list_field,
+        filters=_FILTERS,
+        time_fields=frozenset({"created", "updated"}),
+        sorts=_SORTS,
     )
-    records = [r for r in call.account.lists.values() if matches(conditions, _list_field(r))]
     return collection(
         records,
         lambda r: render(call, r),
@@ -186,62 +184,6 @@ def remove_profiles_from_list(call: Call) -> Reply:
     return Reply(204)
 
 
-def _member_field(profile: Record, joined: float) -> Callable[[str], object]:
-    getter = _profiles.profile_field(profile)
-
-    def get(name: str) -> object:
-        return joined if name == "joined_group_membership_updated" else getter(name)
-
-    return get
-
-
-def members(call: Call, joined: Mapping[str, float]) -> list[Record]:
-    """Return the member profiles matching the call's ``filter``, in joining order."""
-    conditions = parse_filter(
-        call.query.get("filter", ""),
-        _MEMBER_FILTERS,
-        frozenset({"joined_group_membership_updated"}),
-    )
-    chosen = []
-    for profile_id, when in joined.items():
-        profile = call.account.profiles.get(profile_id)
-        if profile is None:
-            continue
-        if matches(conditions, _member_field(profile, when)):
-            chosen.append(profile)
-    return chosen
-
-
-def member_collection(call: Call, joined: Mapping[str, float], *, ids_only: bool) -> Reply:
-    """Return members as profiles (with ``joined_group_at``) or as resource identifiers."""
-    records = members(call, joined)
-    if ids_only:
-        return collection(
-            records,
-            lambda r: {"type": "profile", "id": r.id},
-            base=call.base,
-            path=call.path,
-            query=call.query,
-        )
-
-    def member(record: Record) -> dict[str, Any]:
-        resource = _profiles.render(call, record)
-        resource["attributes"]["joined_group_at"] = iso(joined[record.id])
-        return resource
-
-    return collection(records, member, base=call.base, path=call.path, query=call.query)
-
-
-def get_profiles_for_list(call: Call) -> Reply:
-    """GET /api/lists/{id}/profiles."""
-    return member_collection(call, call.account.list_members[find(call).id], ids_only=False)
-
-
-def get_profile_ids_for_list(call: Call) -> Reply:
-    """GET /api/lists/{id}/relationships/profiles."""
-    return member_collection(call, call.account.list_members[find(call).id], ids_only=True)
-
-
 def _profile_lists(call: Call) -> list[Record]:
     profile = _profiles.find(call)
     return [
@@ -281,8 +223,6 @@ HANDLERS: Mapping[str, Callable[[Call], Reply]] = {
     "delete_list": delete_list,
     "add_profiles_to_list": add_profiles_to_list,
     "remove_profiles_from_list": remove_profiles_from_list,
-    "get_profiles_for_list": get_profiles_for_list,
-    "get_profile_ids_for_list": get_profile_ids_for_list,
     "get_lists_for_profile": get_lists_for_profile,
     "get_list_ids_for_profile": get_list_ids_for_profile,
 }

@@ -5,11 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from klaviyo_kit.sandbox._context import as_array, dig, optional_str
-from klaviyo_kit.sandbox._filters import matches, parse_filter, sort_key
 from klaviyo_kit.sandbox._jsonapi import (
     Reply,
     SandboxAPIError,
-    collection,
     invalid,
     links_self,
     not_found,
@@ -21,7 +19,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from klaviyo_kit.sandbox._context import Call, World
-    from klaviyo_kit.sandbox._filters import Condition
     from klaviyo_kit.sandbox._state import Account
 
 _POINTER = "/data/attributes"
@@ -47,31 +44,6 @@ _LOCATION_FIELDS = (
     "timezone",
     "ip",
 )
-_FILTERS = {
-    "id": frozenset({"equals", "any"}),
-    "email": frozenset({"equals", "any"}),
-    "phone_number": frozenset({"equals", "any"}),
-    "external_id": frozenset({"equals", "any"}),
-    "created": frozenset({"greater-than", "less-than", "greater-or-equal", "less-or-equal"}),
-    "updated": frozenset({"greater-than", "less-than", "greater-or-equal", "less-or-equal"}),
-}
-_TIME_FIELDS = frozenset({"created", "updated"})
-_SORTS = frozenset({"id", "created", "updated", "email"})
-
-
-def profile_field(record: Record) -> Callable[[str], object]:
-    """Return a getter of filterable/sortable profile fields."""
-
-    def get(name: str) -> object:
-        if name == "id":
-            return record.id
-        if name == "created":
-            return record.created
-        if name == "updated":
-            return record.updated
-        return record.attributes.get(name)
-
-    return get
 
 
 def subscriptions(record: Record) -> dict[str, Any]:
@@ -86,7 +58,7 @@ def subscriptions(record: Record) -> dict[str, Any]:
                 "can_receive_email_marketing": email == "SUBSCRIBED" and not suppressed,
                 "consent": email,
                 "suppression": (
-                    [{"reason": "USER_SUPPRESSED", "timestamp": iso(record.updated)}]
+                    [{"reason": "USER_SUPPRESSED", "timestamp": iso(record.extra["suppressed_at"])}]
                     if suppressed
                     else []
                 ),
@@ -210,34 +182,6 @@ def upsert(
     return record, False
 
 
-def _candidates(account: Account, conditions: list[Condition]) -> list[Record]:
-    """Narrow by an identifier condition through the index; otherwise every profile."""
-    for cond in conditions:
-        values = cond.value if cond.operator == "any" else [cond.value]
-        if cond.field in {"id", *IDENTIFIERS} and isinstance(values, list):
-            found = (
-                account.profiles.get(str(v))
-                if cond.field == "id"
-                else account.find_profile(cond.field, v)
-                for v in values
-            )
-            return list({r.id: r for r in found if r is not None}.values())
-    return list(account.profiles.values())
-
-
-def get_profiles(call: Call) -> Reply:
-    """GET /api/profiles."""
-    conditions = parse_filter(call.query.get("filter", ""), _FILTERS, _TIME_FIELDS)
-    candidates = _candidates(call.account, conditions)
-    records = [r for r in candidates if matches(conditions, profile_field(r))]
-    if "sort" in call.query:
-        field, descending = sort_key(call.query, _SORTS, "id")
-        records.sort(key=lambda r: str(profile_field(r)(field) or ""), reverse=descending)
-    return collection(
-        records, lambda r: render(call, r), base=call.base, path=call.path, query=call.query
-    )
-
-
 def find(call: Call) -> Record:
     """Return the profile named by the ``id`` path parameter or raise a 404."""
     record = call.account.profiles.get(call.params["id"])
@@ -299,7 +243,6 @@ def create_or_update_profile(call: Call) -> Reply:
 
 
 HANDLERS: Mapping[str, Callable[[Call], Reply]] = {
-    "get_profiles": get_profiles,
     "get_profile": get_profile,
     "create_profile": create_profile,
     "update_profile": update_profile,

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 
 _NO_FAULT = Fault()
+FAULTS_KEPT = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,10 @@ class Sandbox:
         api_key: Accept only this private key (default: any well-formed ``pk_`` key).
         account_id: The 6-character account id (default: derived from ``seed``).
         webhook_transport: httpx transport for webhook deliveries (default: real HTTP).
+
+    Attributes:
+        faults_seen: The fault each request drew, oldest first (at most the last 10,000).
+        sleep: The sleep used for injected latency and in-process hangs.
 
     Example:
         >>> import httpx
@@ -90,6 +95,7 @@ class Sandbox:
         self._app = App(self._world, HANDLERS, counter, api_key=api_key, time_scale=time_scale)
         self._faults: FaultSequence | None = None
         self.faults_seen: list[Fault] = []
+        self._seen_lock = threading.Lock()
         self.set_faults(faults)
 
     @property
@@ -146,7 +152,10 @@ class Sandbox:
     ) -> Exchange:
         """Answer one request through the fault plan (used by the transport and the server)."""
         fault = self._faults.draw() if self._faults is not None else _NO_FAULT
-        self.faults_seen.append(fault)
+        with self._seen_lock:
+            self.faults_seen.append(fault)
+            if len(self.faults_seen) > FAULTS_KEPT:  # a long-running server keeps recent ones
+                del self.faults_seen[: FAULTS_KEPT // 2]
         if fault.latency:
             self.sleep(fault.latency)
         if fault.kind in {"drop", "hang"}:

@@ -56,11 +56,12 @@ def _deliver(world: World, campaign: Record) -> int:
         message.extra["sent"] = True
         audience = world.account.audiences[message.extra["audience"]]
         metric = _CHANNEL_METRIC.get(message.extra["channel"], "Received Email")
+        subject = message.extra["content"].get("subject")
         for profile_id in recipients(world, audience):
             properties = {
                 "Campaign Name": name,
                 "$message": message_id,
-                "Subject": message.extra["content"].get("subject"),
+                "Subject": subject,
             }
             record_event(
                 world,

@@ -87,6 +87,7 @@ class Account:
         campaigns: Campaigns by id.
         audiences: Campaign audiences by id.
         messages: Campaign messages by id.
+        variations: Campaign message variations (their content) by id.
         templates: Templates by id.
         send_jobs: Campaign send jobs by campaign id.
         import_jobs: Profile bulk import jobs by id.
@@ -106,6 +107,7 @@ class Account:
     campaigns: dict[str, Record] = field(default_factory=dict)
     audiences: dict[str, Record] = field(default_factory=dict)
     messages: dict[str, Record] = field(default_factory=dict)
+    variations: dict[str, Record] = field(default_factory=dict)
     templates: dict[str, Record] = field(default_factory=dict)
     send_jobs: dict[str, Record] = field(default_factory=dict)
     import_jobs: dict[str, Record] = field(default_factory=dict)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from klaviyo_kit.sandbox._context import as_object, optional_str, require_str
-from klaviyo_kit.sandbox._filters import matches, parse_filter, sort_key
+from klaviyo_kit.sandbox._filters import select
 from klaviyo_kit.sandbox._jsonapi import (
     Reply,
     SandboxAPIError,
@@ -22,11 +22,12 @@ if TYPE_CHECKING:
     from klaviyo_kit.sandbox._context import Call
 
 _POINTER = "/data/attributes"
-_FILTERS = {
+_TIMES = frozenset({"equals", "greater-than", "less-than", "greater-or-equal", "less-or-equal"})
+_FILTERS = {  # as the SDK documents get_templates' filter
     "id": frozenset({"equals", "any"}),
-    "name": frozenset({"equals", "any"}),
-    "created": frozenset({"greater-than", "less-than", "greater-or-equal", "less-or-equal"}),
-    "updated": frozenset({"greater-than", "less-than", "greater-or-equal", "less-or-equal"}),
+    "name": frozenset({"equals", "any", "contains"}),
+    "created": _TIMES,
+    "updated": _TIMES,
 }
 _EDITORS = frozenset({"CODE", "SYSTEM_DRAGGABLE", "USER_DRAGGABLE", "SIMPLE"})
 
@@ -95,15 +96,14 @@ def get_template(call: Call) -> Reply:
 
 def get_templates(call: Call) -> Reply:
     """GET /api/templates (filter on name or id; sort by name, created or updated)."""
-    conditions = parse_filter(
-        call.query.get("filter", ""), _FILTERS, frozenset({"created", "updated"})
+    records = select(
+        call.account.templates.values(),
+        call.query,
+        _field,
+        filters=_FILTERS,
+        time_fields=frozenset({"created", "updated"}),
+        sorts=frozenset({"id", "name", "created", "updated"}),
     )
-    records = [r for r in call.account.templates.values() if matches(conditions, _field(r))]
-    if "sort" in call.query:
-        field, descending = sort_key(
-            call.query, frozenset({"id", "name", "created", "updated"}), "id"
-        )
-        records.sort(key=lambda r: str(_field(r)(field)), reverse=descending)
     return collection(
         records,
         lambda r: render(call, r),

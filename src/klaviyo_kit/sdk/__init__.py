@@ -5,7 +5,15 @@ Nothing here imports the SDK at import time; a group's SDK module loads on the g
 
 from __future__ import annotations
 
-from klaviyo_kit.sdk._apis import GROUPS, ApiProxy, SdkApis, normalize_kwargs, operation_for
+from klaviyo_kit.sdk._apis import (
+    GROUPS,
+    ApiProxy,
+    AsyncApiGroup,
+    AsyncSdkApis,
+    SdkApis,
+    normalize_kwargs,
+    operation_for,
+)
 from klaviyo_kit.sdk._context import OperationCall, current_call
 from klaviyo_kit.sdk._pipeline import AsyncPipeline, AsyncStage, Pipeline, Stage
 from klaviyo_kit.sdk._session import SdkSession, build_http_client
@@ -25,11 +33,13 @@ from klaviyo_kit.sdk._transport import HttpxRestClient, HttpxRestResponse
 __all__ = [
     "GROUPS",
     "ApiProxy",
+    "AsyncApiGroup",
     "AsyncBreakerStage",
     "AsyncHooksStage",
     "AsyncLimiterStage",
     "AsyncPipeline",
     "AsyncRetryStage",
+    "AsyncSdkApis",
     "AsyncStage",
     "BreakerStage",
     "HooksStage",

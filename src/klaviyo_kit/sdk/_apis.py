@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import functools
 import threading
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Protocol
 
 from klaviyo_kit.operations import operation
 from klaviyo_kit.sdk.types import next_cursor
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Awaitable, Callable, Mapping
 
     from openapi_client.api.accounts_api import AccountsApi
     from openapi_client.api.billing_api import BillingApi
@@ -48,7 +48,15 @@ if TYPE_CHECKING:
 
     from klaviyo_kit.operations import Operation
 
-__all__ = ["GROUPS", "ApiProxy", "SdkApis", "normalize_kwargs", "operation_for"]
+__all__ = [
+    "GROUPS",
+    "ApiProxy",
+    "AsyncApiGroup",
+    "AsyncSdkApis",
+    "SdkApis",
+    "normalize_kwargs",
+    "operation_for",
+]
 
 GROUPS: Final[Mapping[str, str]] = {
     "accounts": "Accounts",
@@ -159,40 +167,8 @@ class ApiProxy:
         return f"<klaviyo_kit sdk.{self._group}>"
 
 
-class SdkApis:
-    """Lazy getters for every SDK API group: ``client.sdk.profiles``, ``client.sdk.events``.
-
-    Each group is built on first access (importing only that group's SDK module) and cached.
-    """
-
-    if TYPE_CHECKING:
-        accounts: AccountsApi
-        billing: BillingApi
-        brands: BrandsApi
-        campaigns: CampaignsApi
-        catalogs: CatalogsApi
-        client: ClientApi
-        conversations: ConversationsApi
-        coupons: CouponsApi
-        custom_objects: CustomObjectsApi
-        data_privacy: DataPrivacyApi
-        events: EventsApi
-        flows: FlowsApi
-        forms: FormsApi
-        images: ImagesApi
-        lists: ListsApi
-        metrics: MetricsApi
-        profiles: ProfilesApi
-        reporting: ReportingApi
-        reviews: ReviewsApi
-        segments: SegmentsApi
-        tags: TagsApi
-        templates: TemplatesApi
-        text_messaging: TextMessagingApi
-        tracking_settings: TrackingSettingsApi
-        translations: TranslationsApi
-        web_feeds: WebFeedsApi
-        webhooks: WebhooksApi
+class _GroupGetters:
+    """Build each API group's proxy on first access and cache it (shared by both clients)."""
 
     def __init__(
         self,
@@ -227,3 +203,61 @@ class SdkApis:
         """Show which groups have been built so far."""
         built = sorted(k for k in self.__dict__ if k in GROUPS)
         return f"<klaviyo_kit sdk groups built={built}>"
+
+
+class SdkApis(_GroupGetters):
+    """Lazy getters for every SDK API group: ``client.sdk.profiles``, ``client.sdk.events``.
+
+    Each group is built on first access (importing only that group's SDK module) and cached.
+    To type checkers each group is the SDK's own ``*Api`` class, signatures and all.
+    """
+
+    if TYPE_CHECKING:
+        accounts: AccountsApi
+        billing: BillingApi
+        brands: BrandsApi
+        campaigns: CampaignsApi
+        catalogs: CatalogsApi
+        client: ClientApi
+        conversations: ConversationsApi
+        coupons: CouponsApi
+        custom_objects: CustomObjectsApi
+        data_privacy: DataPrivacyApi
+        events: EventsApi
+        flows: FlowsApi
+        forms: FormsApi
+        images: ImagesApi
+        lists: ListsApi
+        metrics: MetricsApi
+        profiles: ProfilesApi
+        reporting: ReportingApi
+        reviews: ReviewsApi
+        segments: SegmentsApi
+        tags: TagsApi
+        templates: TemplatesApi
+        text_messaging: TextMessagingApi
+        tracking_settings: TrackingSettingsApi
+        translations: TranslationsApi
+        web_feeds: WebFeedsApi
+        webhooks: WebhooksApi
+
+
+class AsyncApiGroup(Protocol):
+    """An SDK API group on the async client: every operation returns an awaitable."""
+
+    def __getattr__(self, name: str) -> Callable[..., Awaitable[object]]:
+        """Return the awaitable operation ``name``."""
+        ...
+
+
+class AsyncSdkApis(_GroupGetters):
+    """The async client's getters: ``await aclient.sdk.profiles.get_profiles(page_size=50)``.
+
+    The SDK call runs in the client's worker threads through the async pipeline.
+    """
+
+    if TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> AsyncApiGroup:
+            """Return the proxy for API group ``name``."""
+            ...

@@ -78,13 +78,18 @@ class _LimiterBase:
 
     Args:
         limiter: The rate limiter (per account and operation).
-        max_wait: Longest wait for a permit before ``RateLimitTimeoutError``; ``None`` waits.
+        max_wait: Longest a call waits for its permits, all buckets together, before
+            ``RateLimitTimeoutError``; ``None`` leaves it to the limiter's settings.
     """
 
     def __init__(self, limiter: RateLimiter, *, max_wait: float | None = None) -> None:
         """Pace calls with ``limiter``."""
         self.limiter = limiter
         self.max_wait = max_wait
+
+    def _deadline(self, waited: float) -> float | None:
+        """What is left of ``max_wait`` after ``waited`` seconds on earlier buckets."""
+        return None if self.max_wait is None else max(0.0, self.max_wait - waited)
 
     def _observe_error(self, call: OperationCall, exc: APIError) -> None:
         retry_after = exc.retry_after if isinstance(exc, RateLimitError) else None
@@ -99,7 +104,7 @@ class LimiterStage(_LimiterBase):
         waited = 0.0
         for bucket in rate_limit_buckets(call.operation, call.kwargs):
             waited += self.limiter.acquire(
-                bucket.bucket, limits=bucket.limits, deadline=self.max_wait
+                bucket.bucket, limits=bucket.limits, deadline=self._deadline(waited)
             )
         call.throttle_wait = waited
         try:
@@ -119,7 +124,7 @@ class AsyncLimiterStage(_LimiterBase):
         waited = 0.0
         for bucket in rate_limit_buckets(call.operation, call.kwargs):
             waited += await self.limiter.aacquire(
-                bucket.bucket, limits=bucket.limits, deadline=self.max_wait
+                bucket.bucket, limits=bucket.limits, deadline=self._deadline(waited)
             )
         call.throttle_wait = waited
         try:

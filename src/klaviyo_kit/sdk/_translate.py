@@ -37,16 +37,6 @@ def _sdk_api_exception() -> type[Exception] | None:
     return getattr(module, "ApiException", None) if module is not None else None
 
 
-def _urllib3_error(exc: BaseException, operation: str | None) -> KlaviyoError | None:
-    """Map urllib3 errors, for callers who kept the SDK's own urllib3 REST client."""
-    module = sys.modules.get("urllib3.exceptions")
-    if module is None or not isinstance(exc, module.HTTPError):
-        return None
-    if isinstance(exc, (module.TimeoutError, module.ReadTimeoutError)):
-        return RequestTimeoutError(str(exc), operation=operation)
-    return ConnectError(str(exc), operation=operation)
-
-
 @contextmanager
 def translate_errors(operation: str | None = None) -> Iterator[None]:
     """Translate every SDK and httpx exception raised in the block into :mod:`klaviyo_kit.errors`.
@@ -55,10 +45,14 @@ def translate_errors(operation: str | None = None) -> Iterator[None]:
     status. Failures before the request was sent (refused, DNS, connect or pool timeout)
     become :class:`~klaviyo_kit.errors.ConnectError`, safe to retry for any operation; read and
     write timeouts :class:`~klaviyo_kit.errors.RequestTimeoutError`; anything else that broke
-    the exchange midway (a dropped connection) a plain
-    :class:`~klaviyo_kit.errors.TransportError`. The original is chained with
-    ``raise … from exc``. The SDK's argument errors (``ApiValueError``, ``ApiTypeError``) and
-    pydantic's validation errors are the caller's bugs and pass through unchanged.
+    the exchange midway (a dropped connection, a body that cannot be decoded) a plain
+    :class:`~klaviyo_kit.errors.TransportError`. The SDK's ``ApiException`` with status 0 (it
+    could not encode the request or parse a value in Klaviyo's answer) becomes a plain,
+    non-retryable :class:`~klaviyo_kit.errors.KlaviyoError`: a retry would fail the same way,
+    and the request may have been processed. The original is chained with ``raise … from exc``.
+    The SDK's argument errors (``ApiValueError``, ``ApiTypeError``) and pydantic's
+    ``ValidationError`` (raised by the SDK's ``validate_call`` before anything is sent) are the
+    caller's bugs and pass through unchanged.
 
     Args:
         operation: The SDK operation being called, named in the error.
@@ -74,15 +68,12 @@ def translate_errors(operation: str | None = None) -> Iterator[None]:
         raise ConnectError(f"{type(exc).__name__}: {exc}", operation=operation) from exc
     except httpx.TimeoutException as exc:
         raise RequestTimeoutError(f"{type(exc).__name__}: {exc}", operation=operation) from exc
-    except httpx.TransportError as exc:
+    except httpx.HTTPError as exc:  # transport, decoding, too many redirects
         raise TransportError(f"{type(exc).__name__}: {exc}", operation=operation) from exc
     except Exception as exc:
         api_exception = _sdk_api_exception()
         if api_exception is not None and isinstance(exc, api_exception):
             raise _from_api_exception(exc, operation) from exc
-        mapped = _urllib3_error(exc, operation)
-        if mapped is not None:
-            raise mapped from exc
         raise
 
 
@@ -90,8 +81,9 @@ def _from_api_exception(exc: Exception, operation: str | None) -> KlaviyoError:
     status = int(getattr(exc, "status", 0) or 0)
     reason = getattr(exc, "reason", None)
     if status == 0:
-        # The SDK's own client reports TLS failures as status 0.
-        return ConnectError(str(reason or "TLS error"), operation=operation)
+        # No HTTP status: the SDK could not encode the request or parse a value in the answer.
+        prefix = f"{operation}: " if operation else ""
+        return KlaviyoError(f"{prefix}the Klaviyo SDK failed: {reason or 'no reason given'}")
     headers = getattr(exc, "headers", None)
     return error_from_response(
         status,

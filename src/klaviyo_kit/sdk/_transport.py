@@ -116,7 +116,7 @@ class HttpxRestClient:
         send_headers = httpx.Headers(dict(headers or {}))
         timeout = _timeout(_request_timeout, self._timeout)
         content: bytes | str | None = None
-        data: dict[str, object] | None = None
+        data: dict[str, list[object]] | None = None
         files: list[tuple[str, object]] | None = None
         if post_params and body is not None:
             msg = "body parameter cannot be used with post_params parameter"
@@ -127,10 +127,10 @@ class HttpxRestClient:
                 if body is not None:
                     content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
             elif content_type == _FORM:
-                data = dict(post_params or ())
+                data, _ = _fields(post_params or ())
             elif content_type == _MULTIPART:
                 del send_headers["content-type"]  # httpx writes it with the boundary
-                data, files = _multipart(post_params or ())
+                data, files = _fields(post_params or (), multipart=True)
             elif isinstance(body, (str, bytes)):
                 content = body
             elif isinstance(body, bool):
@@ -158,16 +158,20 @@ class HttpxRestClient:
         return HttpxRestResponse(response)
 
 
-def _multipart(
-    params: Sequence[tuple[str, object]],
-) -> tuple[dict[str, object], list[tuple[str, object]]]:
-    data: dict[str, object] = {}
+def _fields(
+    params: Sequence[tuple[str, object]], *, multipart: bool = False
+) -> tuple[dict[str, list[object]], list[tuple[str, object]]]:
+    """Split form parameters into httpx's ``data`` and ``files``; repeated names all stay.
+
+    In multipart bodies, ``(filename, data, mime)`` tuples are files and dicts are sent as
+    JSON, as the SDK's urllib3 client does.
+    """
+    data: dict[str, list[object]] = {}
     files: list[tuple[str, object]] = []
     for name, value in params:
-        if isinstance(value, tuple):
+        if multipart and isinstance(value, tuple):
             files.append((name, value))
-        elif isinstance(value, dict):
-            data[name] = json.dumps(value)
         else:
-            data[name] = value
+            part = json.dumps(value) if multipart and isinstance(value, dict) else value
+            data.setdefault(name, []).append(part)
     return data, files

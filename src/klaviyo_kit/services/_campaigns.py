@@ -11,12 +11,9 @@ from klaviyo_kit.services._campaign_inputs import EmailContent, campaign_body, c
 from klaviyo_kit.services._campaign_send import job_flow, send_flow, wait_flow
 from klaviyo_kit.services._flow import Call, Flow
 from klaviyo_kit.services._ids import require_id
-from klaviyo_kit.services.filters import and_, equals
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
-
-CHANNELS: Final = ("email", "sms", "mobile_push")
 
 __all__ = ["AsyncCampaigns", "Campaigns"]
 
@@ -42,16 +39,15 @@ class _CampaignsLogic:
         return Document.parse(result).resource(Campaign)
 
     def _page_flow(
-        self, filter_: str | None, page_size: int, cursor: str | None, channel: str = "email"
+        self, filter_: str | None, page_size: int, cursor: str | None
     ) -> Flow[Page[Campaign]]:
         if not 1 <= page_size <= MAX_CAMPAIGN_PAGE:
             raise InvalidInputError("page_size", f"must be 1 to 100, got {page_size}")
-        if channel not in CHANNELS:
-            raise InvalidInputError("channel", f"must be one of {', '.join(CHANNELS)}")
-        # Klaviyo requires a channel filter when listing campaigns.
-        if not filter_ or "messages.channel" not in filter_:
-            filter_ = and_(equals("messages.channel", channel), *([filter_] if filter_ else []))
-        kwargs: dict[str, object] = {"page_size": page_size, "filter": filter_}
+        # Revision 2026-10-15 lists campaigns of every channel; the filter is optional and no
+        # longer knows messages.channel (earlier revisions required it).
+        kwargs: dict[str, object] = {"page_size": page_size}
+        if filter_:
+            kwargs["filter"] = filter_
         if cursor:
             kwargs["page_cursor"] = cursor
         result = yield Call("campaigns", "get_campaigns", (), kwargs)
@@ -169,15 +165,14 @@ class Campaigns(_CampaignsLogic, SyncService):
         self,
         *,
         filter: str | None = None,  # noqa: A002 - the name Klaviyo and the SDK use
-        channel: str = "email",
         page_size: int = 100,
     ) -> Iterator[Campaign]:
-        """Yield every ``channel`` campaign matching ``filter``, up to 100 per request.
+        """Yield every campaign matching ``filter``, up to 100 per request.
 
-        Klaviyo only lists campaigns of one channel at a time (``email``, ``sms`` or
-        ``mobile_push``); the channel condition is added to ``filter`` unless it names one.
+        At revision 2026-10-15 ``filter`` knows ``id`` (any), ``name`` (contains), ``archived``,
+        ``builder``, ``created_at`` and ``updated_at``.
         """
-        return self._iterate(lambda cursor: self._page_flow(filter, page_size, cursor, channel))
+        return self._iterate(lambda cursor: self._page_flow(filter, page_size, cursor))
 
     def set_content(self, campaign_id: str, content: EmailContent | Mapping[str, object]) -> str:
         """Set the subject, sender and preview of the campaign's (first) message.
@@ -256,11 +251,10 @@ class AsyncCampaigns(_CampaignsLogic, AsyncService):
         self,
         *,
         filter: str | None = None,  # noqa: A002 - the name Klaviyo and the SDK use
-        channel: str = "email",
         page_size: int = 100,
     ) -> AsyncIterator[Campaign]:
         """Yield every matching campaign; see :meth:`Campaigns.iter`."""
-        return self._iterate(lambda cursor: self._page_flow(filter, page_size, cursor, channel))
+        return self._iterate(lambda cursor: self._page_flow(filter, page_size, cursor))
 
     async def set_content(
         self, campaign_id: str, content: EmailContent | Mapping[str, object]

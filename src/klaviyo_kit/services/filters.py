@@ -18,7 +18,16 @@ import re
 from datetime import date, datetime, timezone
 from typing import Final
 
-__all__ = ["FilterValue", "and_", "any_", "equals", "greater_than", "less_than", "quote"]
+__all__ = [
+    "FilterValue",
+    "and_",
+    "any_",
+    "contains",
+    "equals",
+    "greater_than",
+    "less_than",
+    "quote",
+]
 
 FilterValue = str | int | float | bool | datetime | date
 _FIELD: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
@@ -63,6 +72,11 @@ def _field(name: str) -> str:
 def equals(field: str, value: FilterValue) -> str:
     """Return ``equals(field,value)``."""
     return f"equals({_field(field)},{quote(value)})"
+
+
+def contains(field: str, value: FilterValue) -> str:
+    """Return ``contains(field,value)`` (e.g. a campaign's ``name``)."""
+    return f"contains({_field(field)},{quote(value)})"
 
 
 def any_(field: str, values: list[str] | list[int]) -> str:

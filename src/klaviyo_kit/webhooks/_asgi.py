@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeAlias
 
-from klaviyo_kit.webhooks._receiver import NOT_ALLOWED, TOO_LARGE, WebhookReceiver, WebhookResponse
+from klaviyo_kit.webhooks._receiver import (
+    NOT_ALLOWED,
+    WebhookReceiver,
+    WebhookResponse,
+    too_large,
+)
 
 Scope: TypeAlias = Mapping[str, object]
 """The ASGI connection scope."""
@@ -13,6 +19,8 @@ Receive: TypeAlias = Callable[[], Awaitable[Mapping[str, object]]]
 """The ASGI ``receive`` callable."""
 Send: TypeAlias = Callable[[dict[str, object]], Awaitable[None]]
 """The ASGI ``send`` callable."""
+
+logger = logging.getLogger("klaviyo_kit.webhooks")
 
 
 def _headers(scope: Scope) -> dict[str, str]:
@@ -31,14 +39,22 @@ def _declared_length(headers: Mapping[str, str]) -> int | None:
     return int(value) if value.isascii() and value.isdigit() else None
 
 
+class _ClientDisconnectedError(Exception):
+    """The client hung up before sending the whole body."""
+
+
 async def _read_body(receive: Receive, limit: int) -> bytes | None:
-    """Read the request body; ``None`` once it exceeds ``limit`` bytes."""
+    """Read the request body; ``None`` once it exceeds ``limit`` bytes.
+
+    Raises:
+        _ClientDisconnectedError: The client hung up first; there is no one to answer.
+    """
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
         if message.get("type") == "http.disconnect":
-            return b"".join(chunks)
+            raise _ClientDisconnectedError
         chunk = message.get("body", b"")
         if isinstance(chunk, (bytes, bytearray)):
             size += len(chunk)
@@ -90,11 +106,17 @@ class WebhookASGIApp:
         headers = _headers(scope)
         limit = self.receiver.max_body_bytes
         declared = _declared_length(headers)
-        body = (
-            None if declared is not None and declared > limit else await _read_body(receive, limit)
-        )
+        try:
+            body = (
+                None
+                if declared is not None and declared > limit
+                else await _read_body(receive, limit)
+            )
+        except _ClientDisconnectedError:
+            logger.info("webhook client disconnected before sending the whole body")
+            return
         if body is None:
-            await _send(send, TOO_LARGE)
+            await _send(send, too_large(limit))
             return
         await _send(send, await self.receiver.ahandle(body, headers))
 

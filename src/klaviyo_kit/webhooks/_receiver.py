@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 from klaviyo_kit.errors import WebhookVerificationError
-from klaviyo_kit.webhooks._reasons import VerificationReason
+from klaviyo_kit.webhooks._reasons import VerificationReason, reject
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -26,6 +27,7 @@ _STATUS_BY_REASON: Final[Mapping[str, int]] = {
     VerificationReason.STALE.value: 200,
 }
 _JSON: Final = (("content-type", "application/json"),)
+logger = logging.getLogger("klaviyo_kit.webhooks")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,15 +54,27 @@ class WebhookResponse:
         return cls(status, json.dumps(content, separators=(",", ":")).encode(), _JSON)
 
 
-TOO_LARGE: Final = WebhookResponse.json(413, {"error": VerificationReason.BODY_TOO_LARGE.value})
 NOT_ALLOWED: Final = WebhookResponse(405, b"", (("allow", "POST"),))
 
 
 def rejection(error: WebhookVerificationError) -> WebhookResponse:
-    """Return the answer to a delivery that failed verification."""
+    """Log a delivery that failed verification and return the answer to it.
+
+    Every rejection is logged (with the reason as ``record.reason``): a stale delivery is
+    acknowledged with 200, so its events are never redelivered, and a run of bad signatures
+    usually means a rotated secret. The message never carries a secret.
+    """
+    logger.warning("webhook delivery rejected: %s", error, extra={"reason": error.reason})
     status = _STATUS_BY_REASON.get(error.reason, 400)
     key = "result" if status == 200 else "error"  # noqa: PLR2004 - "acknowledged" answers
     return WebhookResponse.json(status, {key: error.reason})
+
+
+def too_large(limit: int) -> WebhookResponse:
+    """Log and answer a body an adapter stopped reading past ``limit`` bytes (413)."""
+    return rejection(
+        reject(VerificationReason.BODY_TOO_LARGE, f"the body is over the {limit}-byte limit")
+    )
 
 
 def answer(report: DispatchReport) -> WebhookResponse:

@@ -49,7 +49,8 @@ class EventResult:
         return redact(f"{type(self.error).__name__}: {self.error}")[:200]
 
 
-_RECORDED = frozenset({EventStatus.PROCESSED, EventStatus.DEFERRED, EventStatus.UNHANDLED})
+# Unhandled events are not claimed: nothing about them is recorded, and a redelivery is harmless.
+_RECORDED = frozenset({EventStatus.PROCESSED, EventStatus.DEFERRED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +76,7 @@ class DispatchReport:
 
     @property
     def recorded(self) -> bool:
-        """Whether any event was processed, deferred or recorded as unhandled."""
+        """Whether any event was processed or deferred (unhandled events record nothing)."""
         return any(result.status in _RECORDED for result in self.results)
 
     @property

@@ -189,7 +189,9 @@ class WebhookRouter:
                 if inspect.isawaitable(result):
                     await result
             except Exception as exc:  # noqa: BLE001, PERF203 - a handler's failure belongs to its event
-                error = error or self._log_failure(event, exc)
+                # Log every failure; the report keeps the first.
+                error = error or exc
+                self._log_failure(event, exc)
         if error is None:
             return self._result(event, EventStatus.PROCESSED)
         return await anyio.to_thread.run_sync(self._settle, event, error)
@@ -209,7 +211,7 @@ class WebhookRouter:
         try:
             self._queue.enqueue(event.to_job(), key=key)
         except Exception as exc:  # noqa: BLE001 - not queued: release and report
-            return self._settle(event, exc)
+            return self._settle(event, self._log_failure(event, exc))
         return self._result(event, EventStatus.DEFERRED)
 
     def _run_handlers(self, event: WebhookEvent) -> Exception | None:
@@ -220,7 +222,9 @@ class WebhookRouter:
                 if inspect.isawaitable(result):
                     anyio.run(_await, result)
             except Exception as exc:  # noqa: BLE001, PERF203 - a handler's failure belongs to its event
-                error = error or self._log_failure(event, exc)
+                # Log every failure; the report keeps the first.
+                error = error or exc
+                self._log_failure(event, exc)
         return error
 
     def _settle(self, event: WebhookEvent, error: Exception | None) -> EventResult:

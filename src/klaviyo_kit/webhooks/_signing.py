@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
@@ -13,7 +14,7 @@ from pydantic import SecretStr
 from klaviyo_kit.webhooks._klaviyo_scheme import KlaviyoSignatureScheme
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable
 
     from klaviyo_kit.webhooks._scheme import SignatureScheme
 
@@ -63,6 +64,18 @@ def build_delivery(
     }
 
 
+def _webhook_id_of(body: bytes | Mapping[str, object]) -> str | None:
+    """Return ``meta.klaviyo_webhook_id`` of the caller's own body (bytes are parsed leniently)."""
+    if isinstance(body, bytes):
+        try:
+            body = json.loads(body)
+        except (ValueError, RecursionError):
+            return None
+    meta = body.get("meta") if isinstance(body, Mapping) else None
+    found = meta.get("klaviyo_webhook_id") if isinstance(meta, dict) else None
+    return found if isinstance(found, str) else None
+
+
 def sign_webhook(
     body: bytes | Mapping[str, object],
     *,
@@ -92,15 +105,9 @@ def sign_webhook(
         '01TEST'
     """
     chosen: SignatureScheme = scheme if scheme is not None else KlaviyoSignatureScheme()
-    if (
-        delivery_id is None
-        and isinstance(chosen, KlaviyoSignatureScheme)
-        and not isinstance(body, bytes)
-    ):
-        meta = body.get("meta")
-        found = meta.get("klaviyo_webhook_id") if isinstance(meta, dict) else None
-        delivery_id = found if isinstance(found, str) else None
     raw = body if isinstance(body, bytes) else json.dumps(body, separators=(",", ":")).encode()
+    if delivery_id is None and isinstance(chosen, KlaviyoSignatureScheme):
+        delivery_id = _webhook_id_of(body)
     plain = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
     headers = chosen.sign(
         raw,

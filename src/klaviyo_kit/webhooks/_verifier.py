@@ -47,7 +47,7 @@ class WebhookVerifier:
 
     Raises:
         ConfigurationError: No secret, or a secret the scheme cannot use.
-        ValueError: ``tolerance`` is negative or ``max_body_bytes`` is not positive.
+        ValueError: ``tolerance`` is negative or NaN, or ``max_body_bytes`` is not positive.
 
     Example:
         >>> verifier = WebhookVerifier(["new-secret", "old-secret"])
@@ -66,7 +66,7 @@ class WebhookVerifier:
         clock: Callable[[], float] | None = None,
     ) -> None:
         """Derive each secret's key once; see the class docstring for the arguments."""
-        if tolerance < 0:
+        if not tolerance >= 0:  # also refuses NaN, which would disable the check
             raise ValueError("tolerance must be zero or more seconds")
         if max_body_bytes <= 0:
             raise ValueError("max_body_bytes must be positive")

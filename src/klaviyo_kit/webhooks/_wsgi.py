@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import TypeAlias
 
-from klaviyo_kit.webhooks._receiver import NOT_ALLOWED, TOO_LARGE, WebhookReceiver, WebhookResponse
+from klaviyo_kit.webhooks._receiver import (
+    NOT_ALLOWED,
+    WebhookReceiver,
+    WebhookResponse,
+    too_large,
+)
 
 Environ: TypeAlias = Mapping[str, object]
 """The WSGI environ."""
@@ -37,22 +42,33 @@ def environ_headers(environ: Environ) -> dict[str, str]:
 
 
 def _read_body(environ: Environ, limit: int) -> bytes | None:
-    declared = str(environ.get("CONTENT_LENGTH") or "")
-    stream = environ.get("wsgi.input")
-    read = getattr(stream, "read", None)
+    """Read the body, at most ``limit`` bytes; ``None`` past the limit.
+
+    PEP 3333: read no more than ``CONTENT_LENGTH``. Without it the body is read only from a
+    stream the server terminates (``wsgi.input_terminated``, e.g. chunked uploads); otherwise
+    there is no body, and reading anyway could block until the client hangs up.
+    """
+    declared = str(environ.get("CONTENT_LENGTH") or "").strip()
     if declared.isascii() and declared.isdigit():
-        length = int(declared)
-        if length > limit:
+        if int(declared) > limit:
             return None
-        data = read(length) if callable(read) else b""
+        size = int(declared)
+    elif environ.get("wsgi.input_terminated"):
+        size = limit + 1
     else:
-        data = read(limit + 1) if callable(read) else b""
+        return b""
+    read = getattr(environ.get("wsgi.input"), "read", None)
+    data = read(size) if callable(read) and size else b""
     body = bytes(data) if isinstance(data, (bytes, bytearray)) else b""
     return None if len(body) > limit else body
 
 
 class WebhookWSGIApp:
     """Serve a :class:`WebhookReceiver` over WSGI: POST the delivery to any path.
+
+    A ``CONTENT_LENGTH`` over the verifier's size cap is answered 413 unread; without one,
+    only a stream the server terminates (chunked uploads) is read, and no further than the
+    cap. Other methods get 405.
 
     Args:
         receiver: Verifies and dispatches each delivery.
@@ -72,9 +88,12 @@ class WebhookWSGIApp:
         if environ.get("REQUEST_METHOD") != "POST":
             response = NOT_ALLOWED
         else:
-            body = _read_body(environ, self.receiver.max_body_bytes)
+            limit = self.receiver.max_body_bytes
+            body = _read_body(environ, limit)
             response = (
-                TOO_LARGE if body is None else self.receiver.handle(body, environ_headers(environ))
+                too_large(limit)
+                if body is None
+                else self.receiver.handle(body, environ_headers(environ))
             )
         return self._respond(response, start_response)
 

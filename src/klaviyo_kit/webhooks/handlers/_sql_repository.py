@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from klaviyo_kit.webhooks.handlers._sql_tables import (
     build_webhook_tables,
@@ -26,6 +26,9 @@ if TYPE_CHECKING:
         MembershipChange,
         SuppressionChange,
     )
+
+ALL_LISTS: Final = "*"
+"""The ``list_id`` row under which a change to every list of a channel is remembered."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,35 +176,38 @@ class SQLWebhookRepository:
             conn.execute(stmt)
 
     def apply_membership(self, change: MembershipChange) -> None:
-        """Store a membership change; ``list_id=None`` applies it to every list of the profile."""
+        """Store a membership change; ``list_id=None`` applies it to every list of the profile.
+
+        A change to every list is also kept under :data:`ALL_LISTS`, so that a list change
+        that happened earlier but arrives later does not undo it (see :meth:`list_members`).
+        """
         table = self._tables.members
         micros = to_micros(change.at)
-        if change.list_id is None:
-            stmt = (
-                sa.update(table)
-                .where(table.c.profile_id == change.profile_id)
-                .where(table.c.channel == change.channel.value)
-                .where(table.c.changed_at <= micros)
-                .values(subscribed=change.subscribed, changed_at=micros)
-            )
-        else:
-            stmt = self._insert(
-                table,
-                {
-                    "list_id": change.list_id,
-                    "profile_id": change.profile_id,
-                    "channel": change.channel.value,
-                    "subscribed": change.subscribed,
-                    "changed_at": micros,
-                },
-            )
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["list_id", "profile_id", "channel"],
-                set_={"subscribed": change.subscribed, "changed_at": micros},
-                where=table.c.changed_at <= micros,
-            )
+        list_id = ALL_LISTS if change.list_id is None else change.list_id
+        upsert = self._insert(
+            table,
+            {
+                "list_id": list_id,
+                "profile_id": change.profile_id,
+                "channel": change.channel.value,
+                "subscribed": change.subscribed,
+                "changed_at": micros,
+            },
+        ).on_conflict_do_update(
+            index_elements=["list_id", "profile_id", "channel"],
+            set_={"subscribed": change.subscribed, "changed_at": micros},
+            where=table.c.changed_at <= micros,
+        )
         with self._begin() as conn:
-            conn.execute(stmt)
+            if change.list_id is None:
+                conn.execute(
+                    sa.update(table)
+                    .where(table.c.profile_id == change.profile_id)
+                    .where(table.c.channel == change.channel.value)
+                    .where(table.c.changed_at <= micros)
+                    .values(subscribed=change.subscribed, changed_at=micros)
+                )
+            conn.execute(upsert)
 
     def record_engagement(self, engagement: Engagement) -> None:
         """Count one engagement event and keep its first and last times."""
@@ -251,8 +257,23 @@ class SQLWebhookRepository:
     def list_members(self, list_id: str, channel: Channel = Channel.EMAIL) -> frozenset[str]:
         """Return the ids of the profiles currently subscribed to ``list_id`` on ``channel``."""
         table = self._tables.members
-        query = sa.select(table.c.profile_id).where(
-            table.c.list_id == list_id, table.c.channel == channel.value, table.c.subscribed
+        every = table.alias("every_list")
+        query = (
+            sa.select(table.c.profile_id)
+            .outerjoin(
+                every,
+                sa.and_(
+                    every.c.list_id == ALL_LISTS,
+                    every.c.profile_id == table.c.profile_id,
+                    every.c.channel == table.c.channel,
+                ),
+            )
+            .where(table.c.list_id == list_id, table.c.channel == channel.value)
+            .where(table.c.subscribed)
+            # An unsubscribe from every list at or after this list's change overrides it.
+            .where(
+                sa.or_(every.c.subscribed.is_not(False), every.c.changed_at < table.c.changed_at)
+            )
         )
         with self._begin() as conn:
             return frozenset(conn.execute(query).scalars())
