@@ -185,6 +185,10 @@ def test_max_attempts_moves_an_item_to_dead_letters(backend):
     assert queue.enqueue("new", key="k9") != item_id, "a dead letter frees its key"
 
 
+def test_max_attempts_is_readable(backend):
+    assert backend.make(max_attempts=3).max_attempts == 3
+
+
 def test_nack_dead_buries_at_once_with_the_reason(backend):
     queue = backend.make(max_attempts=5)
     item_id = queue.enqueue({"event": "bad"}, key="k-dead")

@@ -299,6 +299,10 @@ def test_unknown_errors_are_retried_and_then_dead_lettered():
     sender.track("Clicked", "ada@example.com")
     assert sender.flush(timeout=30)
     assert len(sender.dead_letters()) == 1
+    stats = sender.stats
+    assert (stats.requests, stats.retried, stats.dead_lettered) == (2, 1, 1), (
+        "the failure at the last attempt is a dead letter, not a retry"
+    )
     sender.close()
 
 

@@ -104,6 +104,11 @@ class MemoryQueue:
         item.error, item.failed_at, item.token = error, now, ""
         self._dead[item.id] = item
 
+    @property
+    def max_attempts(self) -> int:
+        """Reservations after which a failing item becomes a dead letter."""
+        return self._max_attempts
+
     def enqueue(self, payload: JSONValue, *, key: str | None = None, delay: float = 0) -> str:
         """Add a JSON ``payload`` (visible after ``delay`` s) and return its id.
 

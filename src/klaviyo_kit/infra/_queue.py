@@ -68,6 +68,11 @@ class DeadLetter:
 class JobQueue(Protocol):
     """An at-least-once work queue with dead letters; see the module docs for the life cycle."""
 
+    @property
+    def max_attempts(self) -> int:
+        """Reservations after which a failing item becomes a dead letter."""
+        ...
+
     def enqueue(self, payload: JSONValue, *, key: str | None = None, delay: float = 0) -> str:
         """Add a JSON ``payload``, visible after ``delay`` seconds, and return its id.
 

@@ -94,6 +94,11 @@ class RedisQueue:
     def _run(self, script: Any, *args: object) -> Any:
         return script(keys=self._keys, args=list(args))
 
+    @property
+    def max_attempts(self) -> int:
+        """Reservations after which a failing item becomes a dead letter."""
+        return self._max_attempts
+
     def enqueue(self, payload: JSONValue, *, key: str | None = None, delay: float = 0) -> str:
         """Add a JSON ``payload`` (visible after ``delay`` s) and return its id.
 

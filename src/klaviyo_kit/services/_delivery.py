@@ -188,6 +188,7 @@ class DeliveryWorker:
             delay = exc.retry_in
         elif not isinstance(exc, KlaviyoError):
             _log.warning("event sender: %s: %s", type(exc).__name__, exc)
+        last = sum(1 for item in group if item.attempts >= self._queue.max_attempts)
         for item in group:
             self._queue.nack(item.receipt, error=f"{type(exc).__name__}: {exc}", retry_in=delay)
-        self._count(retried=len(group))
+        self._count(retried=len(group) - last, dead_lettered=last)

@@ -57,7 +57,8 @@ class SenderStats:
         sent: Events Klaviyo accepted.
         requests: Bulk create requests made (failed ones included).
         retried: Events put back on the queue after a transient failure.
-        dead_lettered: Events marked as failing permanently.
+        dead_lettered: Events that became dead letters: failing permanently, or transiently at
+            their queue's ``max_attempts``-th attempt.
         paced: Seconds spent waiting for the rate limits.
     """
 
