@@ -154,3 +154,11 @@ def test_campaign_name_is_lifted_from_the_definition():
     assert campaign.definition["builder"] == "canvas"
     old = Campaign.from_resource({"type": "campaign", "id": "C2", "attributes": {"name": "Old"}})
     assert old.name == "Old"
+
+
+def test_a_next_link_without_a_cursor_is_an_error_not_the_last_page():
+    doc = Document.parse(
+        {"data": [], "links": {"next": "https://a.klaviyo.com/api/profiles?sort=id"}}
+    )
+    with pytest.raises(ValueError, match="no page"):
+        _ = doc.next_cursor

@@ -374,5 +374,14 @@ class Document(KlaviyoModel):
 
     @property
     def next_cursor(self) -> str | None:
-        """The cursor of the next page, or ``None`` on the last page."""
-        return next_cursor(self.next_url)
+        """The cursor of the next page, or ``None`` on the last page.
+
+        Raises:
+            ValueError: If ``links.next`` names a next page without a ``page[cursor]``: stopping
+                there would silently drop the remaining pages.
+        """
+        cursor = next_cursor(self.next_url)
+        if self.next_url and cursor is None:
+            msg = f"links.next has no page[cursor] to follow: {self.next_url[:200]}"
+            raise ValueError(msg)
+        return cursor
