@@ -9,8 +9,6 @@ import anyio
 import anyio.to_thread
 
 from klaviyo_kit.client._base import BaseClient
-from klaviyo_kit.client._resilience import build_resilience
-from klaviyo_kit.infra import build_cache
 from klaviyo_kit.sdk import AsyncPipeline, AsyncSdkApis
 from klaviyo_kit.services import (
     AsyncCampaigns,
@@ -91,19 +89,17 @@ class AsyncKlaviyoClient(BaseClient):
         if max_threads < 1:
             msg = f"max_threads must be at least 1, got {max_threads}"
             raise ValueError(msg)
-        super().__init__(settings, transport, http_client)
-        with self._closing_on_error():
-            self.cache: Cache = cache if cache is not None else build_cache(self.settings)
-            self._own(self.cache if cache is None else None)
-            self.resilience = build_resilience(
-                self.settings,
-                limiter=limiter,
-                retry=retry,
-                breaker=breaker,
-                hooks=hooks,
-                asleep=sleep,
-            )
-            self._own(self.resilience.limiter if limiter is None else None)
+        super().__init__(
+            settings,
+            transport,
+            http_client,
+            cache=cache,
+            limiter=limiter,
+            retry=retry,
+            breaker=breaker,
+            hooks=hooks,
+            asleep=sleep,
+        )
         self._threads = anyio.CapacityLimiter(max_threads)
         self._asleep = sleep
         chosen = self.resilience.async_stages() if stages is None else stages

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
+import time
 from contextlib import contextmanager
 from enum import Enum
 from typing import TYPE_CHECKING, TypeVar, cast
 
+from klaviyo_kit.client._resilience import build_resilience
 from klaviyo_kit.config import KlaviyoSettings
+from klaviyo_kit.infra import build_cache
 from klaviyo_kit.sdk import SdkSession, build_http_client, normalize_kwargs
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Awaitable, Callable, Iterable, Iterator
 
     import httpx
 
+    from klaviyo_kit.infra import Cache
     from klaviyo_kit.operations import Operation
+    from klaviyo_kit.resilience import CircuitBreaker, Hooks, RateLimiter, RetryPolicy
     from klaviyo_kit.services import Call
 
 __all__ = ["BaseClient", "ClientState"]
@@ -38,8 +44,19 @@ class BaseClient:
         settings: KlaviyoSettings | None,
         transport: httpx.BaseTransport | None,
         http_client: httpx.Client | None,
+        *,
+        cache: Cache | None,
+        limiter: RateLimiter | None,
+        retry: RetryPolicy | None,
+        breaker: CircuitBreaker | None,
+        hooks: Iterable[Hooks],
+        sleep: Callable[[float], None] = time.sleep,
+        asleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        """Resolve settings and build (or adopt) the httpx client and the SDK session."""
+        """Resolve settings; build (or adopt) the httpx client, SDK session, cache and resilience.
+
+        What the client builds, it closes; what the caller passed in stays open.
+        """
         if transport is not None and http_client is not None:
             msg = "pass transport= or http_client=, not both (give the transport to your client)"
             raise ValueError(msg)
@@ -51,6 +68,19 @@ class BaseClient:
         self._services: dict[str, object] = {}
         self._services_lock = threading.Lock()
         self._owned: list[object] = []
+        with self._closing_on_error():
+            self.cache: Cache = cache if cache is not None else build_cache(self.settings)
+            self._own(self.cache if cache is None else None)
+            self.resilience = build_resilience(
+                self.settings,
+                limiter=limiter,
+                retry=retry,
+                breaker=breaker,
+                hooks=hooks,
+                sleep=sleep,
+                asleep=asleep,
+            )
+            self._own(self.resilience.limiter if limiter is None else None)
 
     @contextmanager
     def _closing_on_error(self) -> Iterator[None]:

@@ -7,8 +7,6 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from klaviyo_kit.client._base import BaseClient
-from klaviyo_kit.client._resilience import build_resilience
-from klaviyo_kit.infra import build_cache
 from klaviyo_kit.sdk import Pipeline, SdkApis
 from klaviyo_kit.services import (
     Campaigns,
@@ -85,19 +83,17 @@ class KlaviyoClient(BaseClient):
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         """Create the client; the SDK itself is imported on first use."""
-        super().__init__(settings, transport, http_client)
-        with self._closing_on_error():
-            self.cache: Cache = cache if cache is not None else build_cache(self.settings)
-            self._own(self.cache if cache is None else None)
-            self.resilience = build_resilience(
-                self.settings,
-                limiter=limiter,
-                retry=retry,
-                breaker=breaker,
-                hooks=hooks,
-                sleep=sleep,
-            )
-            self._own(self.resilience.limiter if limiter is None else None)
+        super().__init__(
+            settings,
+            transport,
+            http_client,
+            cache=cache,
+            limiter=limiter,
+            retry=retry,
+            breaker=breaker,
+            hooks=hooks,
+            sleep=sleep,
+        )
         self.pipeline = Pipeline(self.resilience.stages() if stages is None else stages)
         self._sleep = sleep
         self._sdk = SdkApis(self._session.group, self._invoke)
