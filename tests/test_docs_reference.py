@@ -14,6 +14,7 @@ PACKAGES = [
     "klaviyo_kit.client",
     "klaviyo_kit.config",
     "klaviyo_kit.errors",
+    "klaviyo_kit.health",
     "klaviyo_kit.infra",
     "klaviyo_kit.operations",
     "klaviyo_kit.resilience",

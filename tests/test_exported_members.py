@@ -10,6 +10,7 @@ PACKAGES = [
     "klaviyo_kit",
     "klaviyo_kit.client",
     "klaviyo_kit.errors",
+    "klaviyo_kit.health",
     "klaviyo_kit.infra",
     "klaviyo_kit.operations",
     "klaviyo_kit.resilience",

@@ -9,6 +9,7 @@ import anyio
 import anyio.to_thread
 
 from klaviyo_kit.client._base import BaseClient
+from klaviyo_kit.health import HealthReport, acheck_klaviyo, run_checks
 from klaviyo_kit.sdk import AsyncPipeline, AsyncSdkApis
 from klaviyo_kit.services import (
     AsyncCampaigns,
@@ -118,6 +119,22 @@ class AsyncKlaviyoClient(BaseClient):
     ) -> object:
         self._check_open()
         return await self.pipeline.invoke(operation, fn, args, kwargs)
+
+    async def health(self, *, probe_klaviyo: bool = False) -> HealthReport:
+        """Check the breaker, limiter backend, cache and, if asked, Klaviyo; see ``KlaviyoClient``.
+
+        The infrastructure checks run in a worker thread, so a slow Redis never blocks the loop.
+        """
+        self._check_open()
+        report = await anyio.to_thread.run_sync(
+            lambda: run_checks(
+                breaker=self.resilience.breaker, limiter=self.resilience.limiter, cache=self.cache
+            )
+        )
+        if not probe_klaviyo:
+            return report
+        klaviyo = await acheck_klaviyo(self.sdk.accounts.get_accounts)
+        return HealthReport((*report.checks, klaviyo))
 
     @property
     def sdk(self) -> AsyncSdkApis:

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from klaviyo_kit.client._base import BaseClient
+from klaviyo_kit.health import HealthReport, run_checks
 from klaviyo_kit.sdk import Pipeline, SdkApis
 from klaviyo_kit.services import (
     Campaigns,
@@ -120,6 +121,24 @@ class KlaviyoClient(BaseClient):
     def now(self) -> datetime:
         """Return the current UTC time."""
         return datetime.now(timezone.utc)
+
+    def health(self, *, probe_klaviyo: bool = False) -> HealthReport:
+        """Check the breaker, the rate limiter's backend, the cache and, if asked, Klaviyo.
+
+        Args:
+            probe_klaviyo: Also make one ``get_accounts`` call (limited to 1/s and 15/min).
+
+        Returns:
+            The :class:`~klaviyo_kit.health.HealthReport`.
+        """
+        self._check_open()
+        probe = self.sdk.accounts.get_accounts if probe_klaviyo else None
+        return run_checks(
+            breaker=self.resilience.breaker,
+            limiter=self.resilience.limiter,
+            cache=self.cache,
+            probe=probe,
+        )
 
     @property
     def sdk(self) -> SdkApis:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Final, Literal
 import anyio
 
 from klaviyo_kit.config import RateLimitSettings
+from klaviyo_kit.errors import ConnectError
 from klaviyo_kit.resilience._feedback import Feedback
 from klaviyo_kit.resilience._hooks import Hooks, ThrottleWait, combine_hooks
 from klaviyo_kit.resilience._limiter import BucketResolver, async_wait_loop, wait_loop
@@ -141,6 +142,18 @@ class RedisRateLimiter:
         self._fallback = BucketTable()
         self._members = itertools.count()
         self._member_prefix = os.urandom(6).hex()
+
+    def ping(self) -> None:
+        """Check that Redis answers (for health checks).
+
+        Raises:
+            klaviyo_kit.errors.ConnectError: If Redis cannot be reached.
+        """
+        try:
+            self._client.ping()
+        except self._errors as exc:
+            msg = f"Redis at {self._outage.where} is unreachable: {type(exc).__name__}"
+            raise ConnectError(msg) from exc
 
     def __repr__(self) -> str:
         """Show the account, where Redis is and the failure mode (never a password)."""
