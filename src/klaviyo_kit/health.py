@@ -92,7 +92,6 @@ class Pingable(Protocol):
 
     def ping(self) -> None:
         """Return if the server answers; raise otherwise."""
-        ...
 
 
 def _failure(exc: BaseException) -> str:

@@ -25,37 +25,29 @@ class Cache(Protocol):
 
     def get(self, key: str) -> JSONValue | None:
         """Return the value under ``key``, or ``None`` if missing or expired."""
-        ...
 
     def set(self, key: str, value: JSONValue, ttl: float | None = None) -> None:
         """Store ``value`` for ``ttl`` seconds (the cache's default when ``None``)."""
-        ...
 
     def delete(self, key: str) -> None:
         """Remove ``key`` if present."""
-        ...
 
     def get_or_set(self, key: str, compute: Compute, ttl: float | None = None) -> JSONValue:
         """Return the cached value, or compute, store and return it."""
-        ...
 
     async def aget(self, key: str) -> JSONValue | None:
         """Return the value under ``key``, or ``None`` if missing or expired."""
-        ...
 
     async def aset(self, key: str, value: JSONValue, ttl: float | None = None) -> None:
         """Store ``value`` for ``ttl`` seconds (the cache's default when ``None``)."""
-        ...
 
     async def adelete(self, key: str) -> None:
         """Remove ``key`` if present."""
-        ...
 
     async def aget_or_set(
         self, key: str, compute: AsyncCompute, ttl: float | None = None
     ) -> JSONValue:
         """Return the cached value, or await ``compute``, store and return it."""
-        ...
 
 
 def resolve_ttl(ttl: float | None, default: float) -> float:

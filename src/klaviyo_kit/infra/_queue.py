@@ -71,7 +71,6 @@ class JobQueue(Protocol):
     @property
     def max_attempts(self) -> int:
         """Reservations after which a failing item becomes a dead letter."""
-        ...
 
     def enqueue(self, payload: JSONValue, *, key: str | None = None, delay: float = 0) -> str:
         """Add a JSON ``payload``, visible after ``delay`` seconds, and return its id.
@@ -83,7 +82,6 @@ class JobQueue(Protocol):
             klaviyo_kit.errors.QueueFullError: If the queue is at its ``max_size`` (after
                 waiting ``block_timeout`` seconds for room, when one is set).
         """
-        ...
 
     def reserve(
         self, *, visibility_timeout: float, max_items: int = 1, wait: float = 0
@@ -92,11 +90,9 @@ class JobQueue(Protocol):
 
         Waits up to ``wait`` seconds for the first item; returns an empty list if none came.
         """
-        ...
 
     def ack(self, receipt: str) -> bool:
         """Finish a reserved item; ``False`` if the receipt is stale (nothing changes)."""
-        ...
 
     def nack(
         self, receipt: str, *, error: str, retry_in: float | None = None, dead: bool = False
@@ -112,11 +108,9 @@ class JobQueue(Protocol):
         Raises:
             ValueError: If both ``retry_in`` and ``dead`` are given.
         """
-        ...
 
     def dead_letters(self) -> list[DeadLetter]:
         """Return the dead letters, oldest first."""
-        ...
 
     def replay_dead_letters(self, ids: Sequence[str] | None = None) -> int:
         """Queue dead letters again with zero attempts (all when ``ids`` is ``None``).
@@ -124,19 +118,15 @@ class JobQueue(Protocol):
         Returns:
             How many dead letters were replayed.
         """
-        ...
 
     def purge_dead_letters(self, ids: Sequence[str] | None = None) -> int:
         """Delete dead letters for good (all when ``ids`` is ``None``); return how many."""
-        ...
 
     def size(self) -> int:
         """Return how many items are pending (waiting, delayed or reserved)."""
-        ...
 
     def close(self) -> None:
         """Release connections; the queue must not be used afterwards."""
-        ...
 
 
 def retry_delay_for(policy: RetryDelay, attempts: int) -> float:

@@ -106,15 +106,12 @@ class StateStore(Protocol):
 
     def get_cursor(self, name: str) -> str | None:
         """Return the opaque sync cursor saved under ``name``, or ``None``."""
-        ...
 
     def set_cursor(self, name: str, value: str) -> None:
         """Save the sync cursor ``value`` under ``name``, replacing any previous one."""
-        ...
 
     def get_watermark(self, name: str) -> datetime | None:
         """Return the watermark saved under ``name``, or ``None``."""
-        ...
 
     def advance_watermark(self, name: str, value: datetime) -> datetime:
         """Move the watermark ``name`` forward to ``value``; it never moves backwards.
@@ -122,11 +119,9 @@ class StateStore(Protocol):
         Returns:
             The stored watermark after the call (``value`` or a later one already stored).
         """
-        ...
 
     def get_record_sync(self, kind: str, record_id: str) -> RecordSync | None:
         """Return the last stored sync of a record, or ``None``."""
-        ...
 
     def record_sync(self, kind: str, record_id: str, *, updated_at: datetime, source: str) -> bool:
         """Store a record version if it is newer than the stored one (last write wins).
@@ -135,7 +130,6 @@ class StateStore(Protocol):
             ``True`` if ``updated_at`` was newer (or nothing was stored) and it is now stored;
             ``False`` if an equal or newer version is already stored (nothing changes).
         """
-        ...
 
     def claim_delivery(self, key: str, *, ttl: float) -> bool:
         """Atomically claim a delivery id (for example a webhook id) for ``ttl`` seconds.
@@ -144,22 +138,17 @@ class StateStore(Protocol):
             ``True`` if the key was unseen (or its claim expired) and is now claimed by the
             caller; ``False`` if it is already claimed or processed.
         """
-        ...
 
     def release_delivery(self, key: str) -> None:
         """Forget a claim so that a failed delivery can be processed again."""
-        ...
 
     def append_audit(self, entry: AuditEntry) -> None:
         """Append ``entry`` to the audit log."""
-        ...
 
     def iter_audit(
         self, *, since: datetime | None = None, limit: int | None = None
     ) -> Iterator[AuditEntry]:
         """Yield audit entries at or after ``since``, oldest first, at most ``limit`` of them."""
-        ...
 
     def close(self) -> None:
         """Release connections; the store must not be used afterwards."""
-        ...

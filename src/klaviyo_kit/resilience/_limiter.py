@@ -47,7 +47,6 @@ class RateLimiter(Protocol):
         Raises:
             klaviyo_kit.errors.RateLimitTimeoutError: If the wait would pass the deadline.
         """
-        ...
 
     async def aacquire(
         self,
@@ -58,7 +57,6 @@ class RateLimiter(Protocol):
         deadline: float | None = None,
     ) -> float:
         """Wait without blocking the event loop; otherwise like :meth:`acquire`."""
-        ...
 
     def observe(
         self,
@@ -76,7 +74,6 @@ class RateLimiter(Protocol):
             headers: The response headers (looked up case-insensitively).
             retry_after: Seconds Klaviyo asked to wait on a 429, if known.
         """
-        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -247,7 +247,6 @@ class AsyncApiGroup(Protocol):
 
     def __getattr__(self, name: str) -> Callable[..., Awaitable[object]]:
         """Return the awaitable operation ``name``."""
-        ...
 
 
 class AsyncSdkApis(_GroupGetters):
@@ -260,4 +259,3 @@ class AsyncSdkApis(_GroupGetters):
 
         def __getattr__(self, name: str) -> AsyncApiGroup:
             """Return the proxy for API group ``name``."""
-            ...

@@ -33,7 +33,6 @@ class Stage(Protocol):
 
     def __call__(self, call: OperationCall, proceed: Callable[[], R]) -> R:
         """Run the rest of the pipeline for ``call`` through ``proceed``."""
-        ...
 
 
 class AsyncStage(Protocol):
@@ -41,7 +40,6 @@ class AsyncStage(Protocol):
 
     async def __call__(self, call: OperationCall, proceed: Callable[[], Awaitable[R]]) -> R:
         """Run the rest of the pipeline for ``call`` through ``proceed``."""
-        ...
 
 
 class Pipeline:

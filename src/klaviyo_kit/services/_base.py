@@ -32,11 +32,9 @@ class Runner(Protocol):
 
     def execute(self, call: Call) -> object:
         """Perform one SDK call through the client's pipeline."""
-        ...
 
     def sleep(self, seconds: float) -> None:
         """Wait (injectable, for tests)."""
-        ...
 
 
 class AsyncRunner(Protocol):
@@ -46,11 +44,9 @@ class AsyncRunner(Protocol):
 
     def aexecute(self, call: Call) -> Awaitable[object]:
         """Perform one SDK call through the async client's pipeline."""
-        ...
 
     def asleep(self, seconds: float) -> Awaitable[None]:
         """Wait without blocking the event loop."""
-        ...
 
 
 class SyncService:
