@@ -10,6 +10,7 @@ from klaviyo_kit.errors import (
     APIError,
     AuthenticationError,
     BadRequestError,
+    CloudflareChallengeError,
     ConflictError,
     KlaviyoError,
     NotFoundError,
@@ -96,7 +97,9 @@ def test_conflict_without_meta_has_no_duplicate_id():
 def test_cloudflare_html_403_survives():
     html = "<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>cf</body></html>"
     err = error_from_response(403, body=html, headers={"Content-Type": "text/html", "cf-ray": "8x"})
+    assert isinstance(err, CloudflareChallengeError)
     assert isinstance(err, PermissionDeniedError)
+    assert err.retryable
     assert err.errors == ()
     assert err.code is None
     assert err.body == html

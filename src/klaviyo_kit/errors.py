@@ -10,14 +10,17 @@
     ├── APIError                     Klaviyo answered with an error status
     │   ├── BadRequestError          400 (and other 4xx without a class of their own)
     │   ├── AuthenticationError      401
-    │   ├── PermissionDeniedError    403 (scopes, or a Cloudflare challenge page)
+    │   ├── PermissionDeniedError    403: the key lacks a scope (permanent)
+    │   │   └── CloudflareChallengeError   403 HTML page from Klaviyo's CDN (transient, retried)
     │   ├── NotFoundError            404
     │   ├── ConflictError            409 (``duplicate_profile_id``)
     │   ├── RateLimitError           429 (``retry_after``)
-    │   └── ServerError              5xx, including 502/503/504/524
+    │   ├── ServerError              5xx, including 502/503/504/524
+    │   └── MalformedResponseError   a success status whose body is not the JSON:API expected
     ├── RateLimitTimeoutError        the local limiter could not grant a permit before a deadline
     ├── CircuitOpenError             the circuit breaker is failing fast
     ├── QueueFullError               a bounded queue refused an item (nothing was dropped)
+    ├── BackendUnavailableError      the queue, store or limiter backend (Redis, SQL) is down
     ├── WebhookVerificationError     an inbound webhook failed verification (``reason``)
     └── JobError                     a background job failed
 
@@ -47,8 +50,10 @@ if TYPE_CHECKING:
 __all__ = [
     "APIError",
     "AuthenticationError",
+    "BackendUnavailableError",
     "BadRequestError",
     "CircuitOpenError",
+    "CloudflareChallengeError",
     "ConfigurationError",
     "ConflictError",
     "ConnectError",
@@ -56,6 +61,7 @@ __all__ = [
     "InvalidInputError",
     "JobError",
     "KlaviyoError",
+    "MalformedResponseError",
     "NotFoundError",
     "PermissionDeniedError",
     "QueueFullError",
@@ -346,7 +352,18 @@ class AuthenticationError(APIError):
 
 
 class PermissionDeniedError(APIError):
-    """403: the key lacks a scope, or a Cloudflare challenge page answered instead of Klaviyo."""
+    """403: the key lacks a scope Klaviyo requires for the operation; retrying cannot help."""
+
+
+class CloudflareChallengeError(PermissionDeniedError):
+    """403 as an HTML page: Klaviyo's CDN (Cloudflare) challenged the request.
+
+    The request never reached Klaviyo's API, and such pages come and go, so unlike a JSON:API 403
+    (a missing scope) it is transient: the retry policy retries it with backoff, writes included,
+    within the same attempt budget as a 5xx. ``request_id`` is the ``cf-ray`` header when sent.
+    """
+
+    retryable = True
 
 
 class NotFoundError(APIError):
@@ -393,6 +410,15 @@ class ServerError(APIError):
     retryable = True
 
 
+class MalformedResponseError(APIError):
+    """Klaviyo answered with a success status but a body the kit cannot read.
+
+    An HTML or non-JSON page, or a JSON:API document without ``data``: usually a proxy or CDN
+    answering in Klaviyo's place. ``status``, ``operation`` and ``request_id`` say which call;
+    ``body`` keeps the text. Not retried: a write may have been applied.
+    """
+
+
 class RateLimitTimeoutError(KlaviyoError):
     """The local rate limiter could not grant a permit before the caller's deadline.
 
@@ -425,6 +451,23 @@ class CircuitOpenError(KlaviyoError):
 
 class QueueFullError(KlaviyoError):
     """A bounded queue is full; the item was not accepted (and not dropped)."""
+
+
+class BackendUnavailableError(KlaviyoError):
+    """A backend the kit depends on (the Redis queue, the SQL state store) did not answer.
+
+    Raised at once, or after the backend's bounded wait; nothing was lost (an item that could not
+    be queued was not accepted). The cause is chained (``raise … from``), never a third-party
+    class escaping on its own.
+
+    Attributes:
+        backend: What failed, e.g. ``"redis queue"`` or ``"sql store"``.
+    """
+
+    def __init__(self, backend: str, message: str) -> None:
+        """Create the error for ``backend`` (the message must hold no credentials)."""
+        self.backend = backend
+        super().__init__(f"{backend} unavailable: {message}")
 
 
 class WebhookVerificationError(KlaviyoError):
@@ -502,6 +545,7 @@ def error_from_response(
             cls = APIError
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
     if status == 403 and text and "<html" in text.lower():  # noqa: PLR2004
+        cls = CloudflareChallengeError
         reason = (
             "Forbidden: an HTML page answered (likely a Cloudflare challenge), not Klaviyo's API"
         )

@@ -7,7 +7,9 @@ import pytest
 from klaviyo_kit.config import RetrySettings
 from klaviyo_kit.errors import (
     BadRequestError,
+    CloudflareChallengeError,
     ConnectError,
+    PermissionDeniedError,
     RateLimitError,
     RequestTimeoutError,
     ServerError,
@@ -105,6 +107,33 @@ def test_a_429_and_a_connect_error_are_retried_even_for_unsafe_writes(clock):
     fn, calls = failing(throttled("1"), ConnectError("refused"))
     assert policy(clock).call(fn, operation=operation("create_profile")) == "ok"
     assert len(calls) == 3
+
+
+CHALLENGE = "<!DOCTYPE html><html><title>Just a moment...</title></html>"
+
+
+def test_a_cloudflare_challenge_is_retried_with_backoff_even_for_unsafe_writes(clock):
+    challenge = error_from_response(403, body=CHALLENGE, headers={"cf-ray": "r1"}, operation="x")
+    fn, calls = failing(challenge, challenge)
+    assert policy(clock).call(fn, operation=operation("create_profile")) == "ok"
+    assert len(calls) == 3
+    assert clock.sleeps == [policy(clock).backoff(1), policy(clock).backoff(2)]
+
+
+def test_a_json_403_missing_scope_stays_permanent_and_cloudflare_gives_up_bounded(clock):
+    scope = error_from_response(
+        403, body='{"errors":[{"status":403,"code":"permission_denied","detail":"no scope"}]}'
+    )
+    fn, calls = failing(scope)
+    with pytest.raises(PermissionDeniedError):
+        policy(clock).call(fn, operation=operation("get_profiles"))
+    assert len(calls) == 1
+    challenge = error_from_response(403, body=CHALLENGE)
+    fn, calls = failing(*[challenge] * 10)
+    with pytest.raises(CloudflareChallengeError) as info:
+        policy(clock, attempts=3).call(fn, operation=operation("get_profiles"))
+    assert len(calls) == 3
+    assert info.value.attempts == 3
 
 
 def test_an_event_with_unique_id_is_retried_one_without_is_not(clock):

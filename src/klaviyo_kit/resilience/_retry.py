@@ -12,6 +12,7 @@ import tenacity
 
 from klaviyo_kit.config import RetrySettings
 from klaviyo_kit.errors import (
+    CloudflareChallengeError,
     ConnectError,
     KlaviyoError,
     RateLimitError,
@@ -174,10 +175,11 @@ class RetryPolicy:
             kwargs: The keyword arguments of the SDK call.
 
         Returns:
-            ``True`` for a 429 or a connection failure, and for a 5xx or another transport
-            error when the call is idempotent.
+            ``True`` for a 429, a Cloudflare challenge or a connection failure (none of them
+            reached Klaviyo's API), and for a 5xx or another transport error when the call is
+            idempotent.
         """
-        if isinstance(error, (RateLimitError, ConnectError)):
+        if isinstance(error, (RateLimitError, CloudflareChallengeError, ConnectError)):
             return True
         if isinstance(error, (ServerError, TransportError)):
             return self._idempotent(operation, args, kwargs)
