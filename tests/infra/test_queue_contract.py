@@ -147,6 +147,24 @@ def test_nack_retries_after_the_delay(backend):
     assert again.attempts == 2
 
 
+def test_release_returns_an_item_without_using_an_attempt(backend):
+    queue = backend.make(max_attempts=2)
+    queue.enqueue({"n": 1})
+    for _ in range(5):  # far more releases than max_attempts: none of them counts
+        [item] = queue.reserve(visibility_timeout=30)
+        assert item.attempts == 1
+        assert queue.release(item.receipt, delay=TICK)
+        assert not queue.release(item.receipt)  # the receipt is stale now
+        assert queue.reserve(visibility_timeout=30) == []  # hidden for the delay
+        backend.advance(TICK)
+    [item] = queue.reserve(visibility_timeout=30)
+    assert queue.nack(item.receipt, error="boom", retry_in=0)
+    [item] = queue.reserve(visibility_timeout=30)
+    assert item.attempts == 2
+    assert queue.nack(item.receipt, error="boom again", retry_in=0)
+    assert [d.error for d in queue.dead_letters()] == ["boom again"]
+
+
 def test_default_retry_delay_is_a_function_of_attempts(backend):
     seen: list[int] = []
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import threading
 import time
@@ -14,11 +15,18 @@ import anyio.to_thread
 import pytest
 
 from klaviyo_kit import AsyncKlaviyoClient, KlaviyoClient, KlaviyoSettings
-from klaviyo_kit.errors import BadRequestError, ErrorDetail, InvalidInputError, ServerError
+from klaviyo_kit.errors import (
+    BadRequestError,
+    ErrorDetail,
+    InvalidInputError,
+    QueueFullError,
+    ServerError,
+)
 from klaviyo_kit.infra import MemoryQueue
 from klaviyo_kit.operations import Limits
+from klaviyo_kit.resilience import CircuitBreaker
 from klaviyo_kit.sandbox import FaultPlan, Sandbox
-from klaviyo_kit.services import EventSender
+from klaviyo_kit.services import Events, EventSender
 from klaviyo_kit.services._event_inputs import prepare_events
 
 if TYPE_CHECKING:
@@ -197,15 +205,64 @@ def test_transient_failures_are_retried_until_they_succeed(client, sandbox):
     sender.close()
 
 
-def test_a_failure_that_never_ends_dead_letters_after_max_attempts(client, sandbox):
-    sandbox.set_faults(FaultPlan(seed=3, statuses={500: 1.0}))
-    sender = client.events.background(MemoryQueue(max_attempts=2, retry_delay=0.0))
-    sender.track("Clicked", "ada@example.com")
+class FakeClock:
+    """Seconds that move only when something sleeps (thread-safe enough for one worker)."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+        self.slept = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += max(seconds, 0.0)
+        self.slept += max(seconds, 0.0)
+        time.sleep(0)  # let the test thread run
+
+
+def test_a_batch_that_fails_while_others_succeed_dead_letters_after_max_attempts(sandbox):
+    clock = FakeClock()
+    queue = MemoryQueue(max_attempts=2, clock=clock, sleep=clock.sleep)
+    bodies: list[str] = []
+
+    def send(body: dict[str, Any]) -> None:
+        text = str(body)
+        bodies.append(text)
+        if "poison" in text:
+            raise ServerError(500, operation="bulk_create_events")
+
+    sender = EventSender(send, queue, batch_size=1, linger=0, limits=None, sleep=clock.sleep)
+    sender.track("Clicked", "p@example.com", {"poison": True})
+    sender.track("Clicked", "g@example.com", {"n": 1})
     assert sender.flush(timeout=30)
     [dead] = sender.dead_letters()
     assert "ServerError" in dead.error
     assert dead.attempts == 2
+    assert sum("poison" in b for b in bodies) == 2
+    assert sender.stats.sent == 1
     sender.close()
+
+
+def test_an_outage_uses_no_attempts_and_nothing_is_dead_lettered(sandbox):
+    sandbox.set_faults(FaultPlan(seed=3, statuses={500: 1.0}))
+    clock = FakeClock()
+    queue = MemoryQueue(max_attempts=2, clock=clock, sleep=clock.sleep)
+    settings = KlaviyoSettings(private_key=KEY, retry={"attempts": 1})
+    breaker = CircuitBreaker(clock=clock)
+    with KlaviyoClient(settings, transport=sandbox.transport(), breaker=breaker) as client:
+        sender = client.events.background(queue, linger=0, sleep=clock.sleep)
+        sender.track("Clicked", "ada@example.com")
+        deadline = time.monotonic() + 10
+        while sender.stats.requests < 20 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert sender.stats.requests >= 20  # twenty failed tries, far past max_attempts
+        assert sender.dead_letters() == []
+        sandbox.set_faults(None)
+        assert sender.flush(timeout=30)
+        assert len(sandbox.account.events) == 1
+        assert sender.dead_letters() == []
+        assert clock.slept >= 60  # it backed off between the tries, in (fake) seconds
 
 
 def test_a_429_pauses_the_sender_for_retry_after(client, sandbox):
@@ -293,9 +350,11 @@ def test_a_400_that_names_no_event_is_isolated_by_halving():
 
 def test_unknown_errors_are_retried_and_then_dead_lettered():
     def broken(body: object) -> None:
-        raise ServerError(503)
+        raise RuntimeError("a bug in a custom send")  # not Klaviyo's outage: every try counts
 
-    sender = EventSender(broken, MemoryQueue(max_attempts=2, retry_delay=0), linger=0)
+    clock = FakeClock()
+    queue = MemoryQueue(max_attempts=2, clock=clock, sleep=clock.sleep)
+    sender = EventSender(broken, queue, linger=0, sleep=clock.sleep)
     sender.track("Clicked", "ada@example.com")
     assert sender.flush(timeout=30)
     assert len(sender.dead_letters()) == 1
@@ -397,4 +456,58 @@ def test_background_mode_over_a_redis_queue(client, sandbox, redis_queue):
     [dead] = sender.dead_letters()
     assert "'name' is a required field" in dead.error
     assert dead.attempts == 1, "buried at once by nack(dead=True), not after five attempts"
+    sender.close()
+
+
+def test_background_exposes_every_sender_option_with_the_same_defaults():
+    sender_options = inspect.signature(EventSender).parameters
+    for events in (Events,):
+        options = inspect.signature(events.background).parameters
+        for name, parameter in sender_options.items():
+            if name in {"send", "now"}:
+                continue
+            assert name in options, f"{events.__name__}.background lacks {name}"
+            if name != "limits":  # a client's sender leaves pacing to the client's limiter
+                assert options[name].default == parameter.default, name
+    assert sender_options["visibility_timeout"].default <= 30  # crash recovery within 30 s
+
+
+class RecordingQueue(MemoryQueue):
+    """A real memory queue that remembers the visibility timeouts it was asked for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.timeouts: set[float] = set()
+
+    def reserve(self, *, visibility_timeout: float, max_items: int = 1, wait: float = 0) -> Any:
+        self.timeouts.add(visibility_timeout)
+        return super().reserve(
+            visibility_timeout=visibility_timeout, max_items=max_items, wait=wait
+        )
+
+
+def test_background_passes_visibility_timeout_through(client, sandbox):
+    queue = RecordingQueue()
+    with client.events.background(queue, visibility_timeout=7.5, linger=0) as sender:
+        sender.track("Clicked", "ada@example.com")
+        assert sender.flush(timeout=30)
+    assert queue.timeouts == {7.5}
+    assert len(sandbox.account.events) == 1
+
+
+def test_the_default_backlog_is_bounded_and_pushes_back_without_dropping():
+    release = threading.Event()
+
+    def slow(body: object) -> None:
+        release.wait(10)
+
+    sender = EventSender(slow, max_backlog=3, backlog_timeout=0.05, linger=0, limits=None)
+    for n in range(3):  # one is in flight (not yet acknowledged, so it counts), two wait
+        sender.track("Clicked", "ada@example.com", {"n": n})
+        time.sleep(0.05)
+    with pytest.raises(QueueFullError, match="not added"):
+        sender.track("Clicked", "ada@example.com", {"n": 99})
+    release.set()
+    assert sender.flush(timeout=10)
+    assert sender.stats.sent == 3
     sender.close()

@@ -215,6 +215,16 @@ class MemoryQueue:
             self._schedule(item, now + max(delay, 0.0))
             return True
 
+    def release(self, receipt: str, *, delay: float = 0) -> bool:
+        """Hand a reserved item back after ``delay`` s without using an attempt."""
+        with self._lock:
+            item = self._reserved(receipt)
+            if item is None:
+                return False
+            item.attempts = max(item.attempts - 1, 0)
+            self._schedule(item, self._clock() + max(delay, 0.0))
+            return True
+
     def dead_letters(self) -> list[DeadLetter]:
         """Return the dead letters, oldest first."""
         with self._lock:

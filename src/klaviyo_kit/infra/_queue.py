@@ -4,6 +4,8 @@ A worker reserves items for a visibility timeout, then acks each one it finished
 the error. An item whose worker died comes back when its visibility timeout ends. After
 ``max_attempts`` reservations, or at once when a nack says ``dead=True``, an item becomes a
 dead letter that keeps its payload, last error and attempt count until it is replayed or purged.
+A worker that could not even try (the destination is throttled or down) releases the item
+instead: it comes back after a delay and the reservation does not count as an attempt.
 """
 
 from __future__ import annotations
@@ -107,6 +109,16 @@ class JobQueue(Protocol):
 
         Raises:
             ValueError: If both ``retry_in`` and ``dead`` are given.
+        """
+
+    def release(self, receipt: str, *, delay: float = 0) -> bool:
+        """Hand a reserved item back, visible after ``delay`` s, without using an attempt.
+
+        For waits that are not the item's fault (a rate limit, an open circuit breaker, an
+        outage): the reservation is not counted against ``max_attempts``.
+
+        Returns:
+            ``False`` if the receipt is stale (nothing changes), else ``True``.
         """
 
     def dead_letters(self) -> list[DeadLetter]:

@@ -86,6 +86,7 @@ class RedisQueue:
         self._enqueue, self._reserve = register(lua.ENQUEUE), register(lua.RESERVE)
         self._ack, self._nack = register(lua.ACK), register(lua.NACK)
         self._replay, self._purge = register(lua.REPLAY), register(lua.PURGE)
+        self._release = register(lua.RELEASE)
 
     def __repr__(self) -> str:
         """Show the queue's keys, never the URL (it may hold a password)."""
@@ -161,6 +162,11 @@ class RedisQueue:
         limit = 0 if dead else self._max_attempts  # NACK buries once attempts >= limit
         done = self._run(self._nack, item_id, token, error, _ms(retry_in or 0), limit)
         return bool(done)
+
+    def release(self, receipt: str, *, delay: float = 0) -> bool:
+        """Hand a reserved item back after ``delay`` s without using an attempt."""
+        item_id, token = split_receipt(receipt)
+        return bool(self._run(self._release, item_id, token, _ms(max(delay, 0.0))))
 
     def dead_letters(self) -> list[DeadLetter]:
         """Return the dead letters, oldest first."""

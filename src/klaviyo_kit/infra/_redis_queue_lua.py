@@ -108,6 +108,19 @@ return 1
 """
 )
 
+RELEASE = (
+    _COMMON
+    + """
+local id, token = ARGV[1], ARGV[2]
+if token == '' or redis.call('HGET', KEYS[4], id) ~= token then return 0 end
+local attempts = tonumber(redis.call('HGET', KEYS[3], id) or '0')
+redis.call('HSET', KEYS[3], id, math.max(attempts - 1, 0))
+redis.call('HDEL', KEYS[4], id)
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), id)
+return 1
+"""
+)
+
 REPLAY = (
     _COMMON
     + """

@@ -1,9 +1,18 @@
 """The background sender's worker loop: reserve a batch, send it in bulk, sort the failures.
 
-Transient failures (429, 5xx, transport, an open breaker) go back on the queue with a delay;
-permanent ones (a 4xx, data the SDK or Klaviyo refuses) become dead letters with the reason. A
-400 that points at some events dead-letters those alone and resends the rest (each event's
-``unique_id`` makes resending safe); a 400 that names none is narrowed down by halving.
+Transient failures (429, 5xx, transport, a Cloudflare challenge, an open breaker) go back on
+the queue with a delay; permanent ones (a 4xx, data the SDK or Klaviyo refuses) become dead
+letters with the reason. A 400 that points at some events dead-letters those alone and resends
+the rest (each event's ``unique_id`` makes resending safe); a 400 that names none is narrowed
+down by halving.
+
+Waiting is not a delivery attempt. A throttle (429, the local limiter's deadline) or an open
+breaker *releases* the batch, which costs none of its queue's ``max_attempts``, and so does every
+further failure of an outage: only the first transient failure after a success counts. The
+worker then pauses before it reserves again (the breaker's ``retry_in``, Klaviyo's
+``Retry-After``, else capped exponential backoff), so an outage of any length fills no dead
+letters and does not churn through the backlog; a batch that fails while Klaviyo answers others
+still reaches its ``max_attempts`` and is dead-lettered with the reason.
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ from klaviyo_kit.errors import (
     InvalidInputError,
     KlaviyoError,
     RateLimitError,
+    RateLimitTimeoutError,
 )
 from klaviyo_kit.services._event_batches import chunk_events
 
@@ -37,6 +47,8 @@ __all__ = ["DeliveryWorker"]
 
 POLL: Final = 0.05
 """Seconds a reserve waits for work before checking for a stop."""
+MAX_PAUSE: Final = 30.0
+"""Longest pause between tries while Klaviyo fails (backoff doubles from 1 s up to this)."""
 _BAD_REQUEST: Final = 400
 _log = logging.getLogger("klaviyo_kit")
 
@@ -62,6 +74,8 @@ class DeliveryWorker:
         visibility_timeout: Seconds a reserved batch stays hidden.
         pacer: Paces the requests, or ``None``.
         count: Adds to the sender's counters (``sent=3``).
+        pause: Waits between tries while Klaviyo fails; ``None`` waits on :attr:`stop`, so a
+            stop ends the pause at once.
     """
 
     def __init__(
@@ -74,6 +88,7 @@ class DeliveryWorker:
         visibility_timeout: float,
         pacer: WindowPacer | None,
         count: Callable[..., None],
+        pause: Callable[[float], object] | None = None,
     ) -> None:
         """Create the worker; :meth:`run` is the thread's target."""
         self._send = send
@@ -85,15 +100,22 @@ class DeliveryWorker:
         self._count = count
         self.hurry = threading.Event()
         self.stop = threading.Event()
+        self._pause = pause or self.stop.wait
+        self._failures = 0  # transient failures since the last success (0: Klaviyo is up)
+        self._resume_at = 0.0
 
     def run(self) -> None:
         """Deliver batches until :attr:`stop` is set."""
         while not self.stop.is_set():
             try:
+                if self._resume_at:
+                    delay, self._resume_at = self._resume_at, 0.0
+                    self._pause(delay)
+                    continue
                 batch = self._collect()
                 if batch:
                     self._process(batch)
-            except Exception:  # noqa: BLE001, PERF203 - the thread must outlive a broken queue
+            except Exception:  # noqa: BLE001 - the thread must outlive a broken queue
                 _log.exception("event sender: unexpected error; retrying")
                 self.stop.wait(1.0)
 
@@ -142,6 +164,7 @@ class DeliveryWorker:
             except Exception as exc:  # noqa: BLE001 - every failure is sorted in _failed
                 self._failed(group, exc, partial(_blamed_ids, items, chunk))
             else:
+                self._failures = 0
                 for item in group:
                     self._queue.ack(item.receipt)
                 self._count(sent=len(group))
@@ -179,16 +202,37 @@ class DeliveryWorker:
         self._deliver(group[half:])
 
     def _retry(self, group: list[Reserved], exc: Exception) -> None:
-        delay: float | None = None
-        if isinstance(exc, RateLimitError):
-            delay = exc.retry_after if exc.retry_after is not None else 1.0
-            if self._pacer is not None:
+        """Put a transiently failed group back, counting the attempt only when it is to blame."""
+        error = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, (RateLimitError, RateLimitTimeoutError, CircuitOpenError)):
+            delay = _hinted_delay(exc)
+            if isinstance(exc, RateLimitError) and self._pacer is not None:
                 self._pacer.pause(delay)
-        elif isinstance(exc, CircuitOpenError):
-            delay = exc.retry_in
-        elif not isinstance(exc, KlaviyoError):
-            _log.warning("event sender: %s: %s", type(exc).__name__, exc)
+            counted = False
+        else:
+            if not isinstance(exc, KlaviyoError):
+                _log.warning("event sender: %s: %s", type(exc).__name__, exc)
+            self._failures += 1
+            delay = min(MAX_PAUSE, 2.0 ** (self._failures - 1))
+            counted = self._failures == 1 or not isinstance(exc, KlaviyoError)
+        self._resume_at = max(self._resume_at, delay)
+        if not counted:
+            for item in group:
+                self._queue.release(item.receipt, delay=delay)
+            self._count(retried=len(group))
+            return
         last = sum(1 for item in group if item.attempts >= self._queue.max_attempts)
         for item in group:
-            self._queue.nack(item.receipt, error=f"{type(exc).__name__}: {exc}", retry_in=delay)
+            self._queue.nack(item.receipt, error=error, retry_in=delay)
         self._count(retried=len(group) - last, dead_lettered=last)
+
+
+def _hinted_delay(exc: Exception) -> float:
+    """The wait a throttle or an open breaker asks for (at least one poll)."""
+    if isinstance(exc, RateLimitError):
+        hint = exc.retry_after if exc.retry_after is not None else 1.0
+    elif isinstance(exc, CircuitOpenError):
+        hint = exc.retry_in
+    else:
+        hint = exc.wait if isinstance(exc, RateLimitTimeoutError) else 1.0
+    return max(hint, POLL)

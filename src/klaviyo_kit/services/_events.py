@@ -6,6 +6,7 @@ Every event carries a ``unique_id`` (given, the order id, or a content hash; see
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
@@ -24,7 +25,7 @@ from klaviyo_kit.services._event_inputs import (
 )
 from klaviyo_kit.services._flow import Call, Flow
 from klaviyo_kit.services._orders import Order, as_order, order_event
-from klaviyo_kit.services._sender import EventSender
+from klaviyo_kit.services._sender import MAX_BACKLOG, VISIBILITY_TIMEOUT, EventSender
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
@@ -190,18 +191,30 @@ class Events(_EventsLogic, SyncService):
         batch_size: int = MAX_BULK_EVENTS,
         linger: float = 0.2,
         limits: Limits | None = None,
+        visibility_timeout: float = VISIBILITY_TIMEOUT,
         close_timeout: float = 30.0,
+        max_backlog: int = MAX_BACKLOG,
+        backlog_timeout: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] | None = None,
     ) -> EventSender:
         """Start an :class:`EventSender` that queues events and sends them in bulk from a thread.
 
-        ``client.close()`` closes (and flushes) every sender started here.
+        ``client.close()`` closes (and flushes) every sender started here. Every option is the
+        sender's own; see :class:`EventSender` for the trade-offs (crash recovery within
+        ``visibility_timeout``, back-pressure at ``max_backlog``).
 
         Args:
-            queue: Where events wait (default: a new in-memory queue).
+            queue: Where events wait (default: a new in-memory queue of ``max_backlog``).
             batch_size: Most events per request.
             linger: Seconds to wait for a fuller batch.
             limits: Pace requests under these limits (``None``: leave it to the pipeline).
+            visibility_timeout: Seconds before a crashed sender's events are sent again.
             close_timeout: Seconds ``close()`` waits for the queue to drain.
+            max_backlog: Most events the default in-memory queue holds.
+            backlog_timeout: Seconds ``track`` waits for room in a full default queue.
+            clock: Monotonic seconds for pacing; inject a fake in tests.
+            sleep: Waits for pacing and outage pauses; inject a fake in tests.
 
         Example:
             ```python
@@ -216,7 +229,12 @@ class Events(_EventsLogic, SyncService):
             batch_size=batch_size,
             linger=linger,
             limits=limits,
+            visibility_timeout=visibility_timeout,
             close_timeout=close_timeout,
+            max_backlog=max_backlog,
+            backlog_timeout=backlog_timeout,
+            clock=clock,
+            sleep=sleep,
             now=self._now,
         )
         self._senders.append(sender)
@@ -272,7 +290,12 @@ class AsyncEvents(_EventsLogic, AsyncService):
         batch_size: int = MAX_BULK_EVENTS,
         linger: float = 0.2,
         limits: Limits | None = None,
+        visibility_timeout: float = VISIBILITY_TIMEOUT,
         close_timeout: float = 30.0,
+        max_backlog: int = MAX_BACKLOG,
+        backlog_timeout: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] | None = None,
     ) -> EventSender:
         """Start a background sender; see :meth:`Events.background`.
 
@@ -285,7 +308,12 @@ class AsyncEvents(_EventsLogic, AsyncService):
             batch_size=batch_size,
             linger=linger,
             limits=limits,
+            visibility_timeout=visibility_timeout,
             close_timeout=close_timeout,
+            max_backlog=max_backlog,
+            backlog_timeout=backlog_timeout,
+            clock=clock,
+            sleep=sleep,
             now=self._now,
         )
         self._senders.append(sender)

@@ -41,10 +41,14 @@ if TYPE_CHECKING:
     from klaviyo_kit.sdk.types import JsonDict
     from klaviyo_kit.services._inputs import ProfileInput
 
-__all__ = ["BULK_LIMITS", "EventSender", "SenderStats"]
+__all__ = ["BULK_LIMITS", "MAX_BACKLOG", "VISIBILITY_TIMEOUT", "EventSender", "SenderStats"]
 
 BULK_LIMITS: Final = operation_limits("bulk_create_events")
 """The bulk create operation's limits: 10 requests per second, 150 per minute."""
+VISIBILITY_TIMEOUT: Final = 30.0
+"""Default seconds before a crashed sender's reserved events are delivered again."""
+MAX_BACKLOG: Final = 100_000
+"""Default bound of a sender's own in-memory queue (about 100 MB of queued events at most)."""
 _log = logging.getLogger("klaviyo_kit")
 
 
@@ -82,19 +86,29 @@ class EventSender:
 
     Args:
         send: Sends one ``bulk_create_events`` body (through the client's pipeline).
-        queue: Where events wait; ``None`` creates a :class:`~klaviyo_kit.infra.MemoryQueue`.
-            A :class:`~klaviyo_kit.infra.RedisQueue` keeps them across restarts.
+        queue: Where events wait; ``None`` creates a :class:`~klaviyo_kit.infra.MemoryQueue`
+            bounded by ``max_backlog``, whose events a crash of this process loses. A
+            :class:`~klaviyo_kit.infra.RedisQueue` keeps them across restarts and machines.
         batch_size: Most events per request (1 to 1,000).
         linger: Seconds to wait for a fuller batch before sending a partial one.
         limits: Pace requests under these limits; ``None`` leaves pacing to the pipeline.
-        visibility_timeout: Seconds a reserved batch stays hidden from other workers.
+        visibility_timeout: Seconds a reserved batch stays hidden from other workers; after a
+            crash its events are delivered again that much later. The default, 30 s, must
+            outlast one batch's request with its retries: a batch still in flight when it ends
+            is sent twice, which Klaviyo absorbs (each event's ``unique_id``) at the cost of a
+            request. Lower it for faster crash recovery, raise it for slow retry policies.
         close_timeout: Seconds ``close()`` waits for the queue to drain by default.
+        max_backlog: Most events the default in-memory queue holds; ``track`` then waits up to
+            ``backlog_timeout`` seconds for room and raises ``QueueFullError`` (back-pressure:
+            nothing is dropped). Ignored when ``queue`` is given (bound that queue instead).
+        backlog_timeout: Seconds ``track`` waits for room in a full default queue.
         clock: Monotonic seconds for pacing; inject a fake in tests.
-        sleep: Waits for pacing; inject a fake in tests.
+        sleep: Waits for pacing and for the pauses while Klaviyo fails; inject a fake in tests.
+            ``None`` waits in real time, and ``close()`` cuts a pause short.
         now: The current UTC time, given to events without one.
 
     Raises:
-        ValueError: If ``batch_size`` or ``linger`` is out of range.
+        ValueError: If ``batch_size``, ``linger`` or ``max_backlog`` is out of range.
     """
 
     def __init__(
@@ -105,10 +119,12 @@ class EventSender:
         batch_size: int = MAX_BULK_EVENTS,
         linger: float = 0.2,
         limits: Limits | None = BULK_LIMITS,
-        visibility_timeout: float = 120.0,
+        visibility_timeout: float = VISIBILITY_TIMEOUT,
         close_timeout: float = 30.0,
+        max_backlog: int = MAX_BACKLOG,
+        backlog_timeout: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         now: Callable[[], datetime] = _utcnow,
     ) -> None:
         """Start the sender thread."""
@@ -116,8 +132,14 @@ class EventSender:
             raise ValueError(f"batch_size must be 1 to {MAX_BULK_EVENTS}, got {batch_size!r}")
         if linger < 0:
             raise ValueError(f"linger must not be negative, got {linger!r}")
+        if max_backlog < 1:
+            raise ValueError(f"max_backlog must be at least 1, got {max_backlog!r}")
         self._owns_queue = queue is None
-        self.queue: JobQueue = queue if queue is not None else MemoryQueue()
+        self.queue: JobQueue = (
+            queue
+            if queue is not None
+            else MemoryQueue(max_size=max_backlog, block_timeout=backlog_timeout)
+        )
         self._visibility = visibility_timeout
         self._close_timeout = close_timeout
         self._now = now
@@ -130,8 +152,9 @@ class EventSender:
             batch_size=batch_size,
             linger=linger,
             visibility_timeout=visibility_timeout,
-            pacer=WindowPacer(limits, clock=clock, sleep=sleep) if limits else None,
+            pacer=WindowPacer(limits, clock=clock, sleep=sleep or time.sleep) if limits else None,
             count=self._count,
+            pause=sleep,
         )
         self._thread = threading.Thread(
             target=self._worker.run, name="klaviyo-kit-events", daemon=True
