@@ -94,12 +94,28 @@ def test_drops_and_hangs_over_http():
             client.get("/api/accounts", timeout=0.2)
 
 
+def test_a_lost_answer_stores_the_request_then_drops_the_connection():
+    sandbox = Sandbox(faults=FaultPlan(lost=1.0), rate_limits=False)
+    body = {"data": {"type": "list", "attributes": {"name": "Lost answers"}}}
+    with httpx.Client(transport=sandbox.transport(), base_url="http://s", headers=HEADERS) as c:
+        with pytest.raises(httpx.RemoteProtocolError):
+            c.post("/api/lists", json=body)
+    with sandbox.serve() as server, httpx.Client(base_url=server.url, headers=HEADERS) as client:
+        with pytest.raises(httpx.RemoteProtocolError):
+            client.post("/api/lists", json={"data": {**body["data"], "attributes": {"name": "B"}}})
+        sandbox.set_faults(None)
+        names = [item["attributes"]["name"] for item in client.get("/api/lists").json()["data"]]
+    assert sorted(names) == ["B", "Lost answers"]
+    assert [fault.kind for fault in sandbox.faults_seen[:2]] == ["lost", "lost"]
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [
         {"statuses": {418: 0.1}},
         {"drop": -0.1},
         {"drop": 0.6, "hang": 0.6},
+        {"lost": 0.5, "cloudflare": 0.6},
         {"latency": (2.0, 1.0)},
     ],
 )

@@ -1,4 +1,4 @@
-"""A seeded plan of faults: error statuses, Cloudflare pages, latency, drops and hangs."""
+"""A seeded plan of faults: error statuses, Cloudflare pages, latency, drops, hangs, lost answers."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-FaultKind = Literal["status", "cloudflare", "drop", "hang"]
+FaultKind = Literal["status", "cloudflare", "drop", "hang", "lost"]
 _STATUSES = frozenset({429, 500, 502, 503, 504, 524})
 
 
@@ -21,7 +21,9 @@ class Fault:
     Attributes:
         kind: ``status`` (a JSON:API error), ``cloudflare`` (an HTML 403 challenge page),
             ``drop`` (the connection closes with no response), ``hang`` (no answer until the
-            client gives up), or ``None`` (answer normally).
+            client gives up), ``lost`` (the request is carried out and stored, then the
+            connection closes before the answer: the client cannot tell it from a ``drop``),
+            or ``None`` (answer normally).
         status: The error status for ``status`` faults.
         latency: Seconds to wait before answering.
     """
@@ -43,6 +45,8 @@ class FaultPlan:
         cloudflare: Probability of Cloudflare's HTML ``403`` challenge page.
         drop: Probability of closing the connection without a response.
         hang: Probability of never answering (the client's timeout decides).
+        lost: Probability of carrying the request out, then losing the answer (a retry of a
+            write sends it again, so only idempotent writes keep exactly-once).
         latency: ``(low, high)`` seconds of delay added to every request.
         hang_seconds: How long a hang lasts before the server closes the connection.
 
@@ -57,6 +61,7 @@ class FaultPlan:
     cloudflare: float = 0.0
     drop: float = 0.0
     hang: float = 0.0
+    lost: float = 0.0
     latency: tuple[float, float] = (0.0, 0.0)
     hang_seconds: float = 30.0
 
@@ -66,7 +71,7 @@ class FaultPlan:
         if unknown:
             msg = f"fault statuses must be among {sorted(_STATUSES)}, got {sorted(unknown)}"
             raise ValueError(msg)
-        rates = [*self.statuses.values(), self.cloudflare, self.drop, self.hang]
+        rates = [*self.statuses.values(), self.cloudflare, self.drop, self.hang, self.lost]
         if any(rate < 0 for rate in rates) or sum(rates) > 1:
             msg = "fault rates must be non-negative and add up to at most 1"
             raise ValueError(msg)
@@ -101,6 +106,7 @@ class FaultSequence:
             (plan.cloudflare, "cloudflare", 403),
             (plan.drop, "drop", 0),
             (plan.hang, "hang", 0),
+            (plan.lost, "lost", 0),
         ]
         edge = 0.0
         for rate, kind, status in choices:

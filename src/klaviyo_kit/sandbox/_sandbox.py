@@ -161,6 +161,9 @@ class Sandbox:
         if fault.kind in {"drop", "hang"}:
             plan = self._faults.plan if self._faults is not None else FaultPlan()
             return Exchange(fault, None, plan.hang_seconds)
+        if fault.kind == "lost":  # carried out and stored; the answer never arrives
+            self.handle(method, path, query, headers, body, base=base)
+            return Exchange(fault, None)
         if fault.kind is not None:
             return Exchange(fault, fault_response(fault.status))
         return Exchange(fault, self.handle(method, path, query, headers, body, base=base))
