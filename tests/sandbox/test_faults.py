@@ -97,9 +97,9 @@ def test_drops_and_hangs_over_http():
 def test_a_lost_answer_stores_the_request_then_drops_the_connection():
     sandbox = Sandbox(faults=FaultPlan(lost=1.0), rate_limits=False)
     body = {"data": {"type": "list", "attributes": {"name": "Lost answers"}}}
-    with httpx.Client(transport=sandbox.transport(), base_url="http://s", headers=HEADERS) as c:
-        with pytest.raises(httpx.RemoteProtocolError):
-            c.post("/api/lists", json=body)
+    c = httpx.Client(transport=sandbox.transport(), base_url="http://s", headers=HEADERS)
+    with c, pytest.raises(httpx.RemoteProtocolError):
+        c.post("/api/lists", json=body)
     with sandbox.serve() as server, httpx.Client(base_url=server.url, headers=HEADERS) as client:
         with pytest.raises(httpx.RemoteProtocolError):
             client.post("/api/lists", json={"data": {**body["data"], "attributes": {"name": "B"}}})

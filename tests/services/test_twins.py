@@ -1,4 +1,7 @@
-"""Each async service is a true twin: the same public methods with the same parameters."""
+"""Each async service is a true twin: the same public methods with the same parameters.
+
+Closing is the one name that differs, as on the clients: ``close()`` and ``await aclose()``.
+"""
 
 from __future__ import annotations
 
@@ -18,8 +21,17 @@ PAIRS = [
 ]
 
 
+TWIN_NAMES = {"aclose": "close"}
+
+
 def public(cls: type) -> set[str]:
-    return {name for name in dir(cls) if not name.startswith("_")}
+    names = {name for name in dir(cls) if not name.startswith("_")}
+    return {TWIN_NAMES.get(name, name) for name in names}
+
+
+def twin_of(twin: type, name: str) -> object:
+    async_name = {v: k for k, v in TWIN_NAMES.items()}.get(name, name)
+    return getattr(twin, async_name if hasattr(twin, async_name) else name)
 
 
 def parameters(function: object) -> list[tuple[str, object, object]]:
@@ -31,4 +43,12 @@ def parameters(function: object) -> list[tuple[str, object, object]]:
 def test_the_async_twin_has_the_same_methods_and_parameters(sync: type, twin: type):
     assert public(sync) == public(twin)
     for name in sorted(public(sync)):
-        assert parameters(getattr(sync, name)) == parameters(getattr(twin, name)), name
+        assert parameters(getattr(sync, name)) == parameters(twin_of(twin, name)), name
+
+
+def test_only_async_twins_close_with_aclose():
+    for sync, twin in PAIRS:
+        assert "aclose" not in dir(sync), sync.__name__
+        if "close" in public(twin):
+            assert hasattr(twin, "aclose"), twin.__name__
+            assert not hasattr(twin, "close"), twin.__name__

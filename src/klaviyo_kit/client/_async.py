@@ -197,7 +197,7 @@ class AsyncKlaviyoClient(BaseClient):
         """
         events = self._services.get("events")
         if isinstance(events, AsyncEvents):
-            await events.close()
+            await events.aclose()
         await self._aclose_owned()
 
     async def __aenter__(self) -> Self:

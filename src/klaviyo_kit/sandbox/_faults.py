@@ -1,4 +1,4 @@
-"""A seeded plan of faults: error statuses, Cloudflare pages, latency, drops, hangs, lost answers."""
+"""A seeded plan of faults: statuses, Cloudflare pages, latency, drops, hangs, lost answers."""
 
 from __future__ import annotations
 

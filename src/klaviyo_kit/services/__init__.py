@@ -7,6 +7,7 @@ Each service's logic is written once as a flow and served by a synchronous class
 from __future__ import annotations
 
 from klaviyo_kit.services._aggregates import AggregateRow, Interval, Measurement, MetricAggregate
+from klaviyo_kit.services._async_sender import AsyncEventSender
 from klaviyo_kit.services._base import AsyncRunner, AsyncService, Page, Runner, SyncService
 from klaviyo_kit.services._bulk import BulkSubmission
 from klaviyo_kit.services._campaign_inputs import EmailContent
@@ -28,6 +29,7 @@ from klaviyo_kit.services._sender import EventSender, SenderStats
 __all__ = [
     "AggregateRow",
     "AsyncCampaigns",
+    "AsyncEventSender",
     "AsyncEvents",
     "AsyncLists",
     "AsyncMetrics",

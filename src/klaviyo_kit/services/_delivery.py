@@ -1,4 +1,8 @@
-"""The background sender's worker loop: reserve a batch, send it in bulk, sort the failures.
+"""The background sender's worker: reserve a batch, send it in bulk, sort the failures.
+
+:class:`Triage` decides (without I/O) what each failure means for the queue, as
+:class:`Settle` and :class:`Resend` steps; :class:`DeliveryWorker` is the thread's loop that
+carries them out, and ``_async_delivery`` the event loop's twin.
 
 Transient failures (429, 5xx, transport, a Cloudflare challenge, an open breaker) go back on
 the queue with a delay; permanent ones (a 4xx, data the SDK or Klaviyo refuses) become dead
@@ -20,8 +24,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Literal
 
 from pydantic import ValidationError
 
@@ -36,14 +41,24 @@ from klaviyo_kit.errors import (
 from klaviyo_kit.services._event_batches import chunk_events
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Iterator
 
     from klaviyo_kit.infra import JobQueue, Reserved
     from klaviyo_kit.sdk.types import JsonDict
     from klaviyo_kit.services._event_batches import BulkChunk
     from klaviyo_kit.services._pacing import WindowPacer
 
-__all__ = ["DeliveryWorker"]
+__all__ = [
+    "DeliveryWorker",
+    "Resend",
+    "Settle",
+    "Triage",
+    "ack_all",
+    "blamed_ids",
+    "chunks",
+    "screen",
+    "settle",
+]
 
 POLL: Final = 0.05
 """Seconds a reserve waits for work before checking for a stop."""
@@ -59,12 +74,149 @@ def _validation_reason(exc: ValidationError) -> str:
     return f"rejected by the SDK before sending: {where}: {first['msg']}"
 
 
-def _blamed_ids(items: list[Reserved], chunk: BulkChunk, pointers: Iterable[str]) -> set[str]:
+def blamed_ids(items: list[Reserved], chunk: BulkChunk, pointers: Iterable[str]) -> set[str]:
+    """The ids of the queue items that error ``pointers`` into ``chunk``'s body point at."""
     return {items[tag].id for tag in chunk.tags_blamed_by(pointers)}
 
 
+@dataclass(frozen=True, slots=True)
+class Settle:
+    """Queue operations for a group of reserved items.
+
+    Attributes:
+        items: The reserved items.
+        action: ``dead`` (dead-letter with ``reason``), ``release`` (back after ``delay``, no
+            attempt used) or ``retry`` (back after ``delay``, one attempt used; the last
+            attempt dead-letters).
+        reason: Why, kept with dead letters and failed attempts.
+        delay: Seconds before released or retried items are visible again.
+    """
+
+    items: list[Reserved]
+    action: Literal["dead", "release", "retry"]
+    reason: str = ""
+    delay: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Resend:
+    """Send these items again now, in a request of their own (isolating a bad event)."""
+
+    items: list[Reserved]
+
+
+Step = Settle | Resend
+
+
+def settle(queue: JobQueue, step: Settle) -> dict[str, int]:
+    """Carry out ``step`` on ``queue``; return the sender counters it adds to."""
+    if step.action == "dead":
+        for item in step.items:
+            queue.nack(item.receipt, error=step.reason, dead=True)
+        return {"dead_lettered": len(step.items)}
+    if step.action == "release":
+        for item in step.items:
+            queue.release(item.receipt, delay=step.delay)
+        return {"retried": len(step.items)}
+    last = sum(1 for item in step.items if item.attempts >= queue.max_attempts)
+    for item in step.items:
+        queue.nack(item.receipt, error=step.reason, retry_in=step.delay)
+    return {"retried": len(step.items) - last, "dead_lettered": last}
+
+
+def ack_all(queue: JobQueue, items: list[Reserved]) -> None:
+    """Acknowledge every item of a delivered group."""
+    for item in items:
+        queue.ack(item.receipt)
+
+
+def screen(batch: list[Reserved]) -> tuple[list[Reserved], Settle | None]:
+    """Split a batch into prepared events and a dead-letter step for anything else."""
+    ready = [i for i in batch if isinstance(i.payload, dict) and "profile" in i.payload]
+    bad = [i for i in batch if i not in ready]
+    return ready, Settle(bad, "dead", "payload is not prepared event attributes") if bad else None
+
+
+def chunks(items: list[Reserved]) -> Iterator[tuple[BulkChunk, list[Reserved]]]:
+    """Split screened items into bulk request bodies, each with the items it carries."""
+    payloads = [(i, item.payload) for i, item in enumerate(items)]
+    for chunk in chunk_events(payloads):  # type: ignore[arg-type] # checked by screen()
+        yield chunk, [items[i] for i in chunk.all_tags()]
+
+
+class Triage:
+    """Decide what each failed request means for its events; remember whether Klaviyo is down.
+
+    Args:
+        pacer: Paces the requests, paused by a 429's ``Retry-After``; or ``None``.
+    """
+
+    def __init__(self, pacer: WindowPacer | None) -> None:
+        """Start with Klaviyo assumed up."""
+        self._pacer = pacer
+        self._failures = 0  # transient failures since the last success (0: Klaviyo is up)
+        self._resume_at = 0.0
+
+    def succeeded(self) -> None:
+        """Note a delivered request: Klaviyo is up again."""
+        self._failures = 0
+
+    def take_pause(self) -> float:
+        """Seconds the worker should pause before it reserves again (``0.0``: none), once."""
+        delay, self._resume_at = self._resume_at, 0.0
+        return delay
+
+    def failed(
+        self, group: list[Reserved], exc: Exception, blame: Callable[[Iterable[str]], set[str]]
+    ) -> list[Step]:
+        """Retry a failed request, dead-letter it, or isolate the events to blame.
+
+        ``blame`` maps error pointers to the ids of the queue items they point at.
+        """
+        if isinstance(exc, InvalidInputError):
+            return [Settle(group, "dead", str(exc))]
+        if isinstance(exc, ValidationError):  # the SDK's own model refused the body
+            locations = (".".join(str(p) for p in e["loc"]) for e in exc.errors())
+            return self._isolate(group, blame(locations), _validation_reason(exc))
+        if not isinstance(exc, APIError) or exc.retryable:
+            return [self._retry(group, exc)]
+        if exc.status != _BAD_REQUEST:
+            return [Settle(group, "dead", str(exc))]
+        pointers = (d.source.get("pointer", "") for d in exc.errors)
+        return self._isolate(group, blame(pointers), str(exc))
+
+    @staticmethod
+    def _isolate(group: list[Reserved], blamed: set[str], reason: str) -> list[Step]:
+        if len(group) == 1 or len(blamed) == len(group):
+            return [Settle(group, "dead", reason)]
+        if blamed:
+            return [
+                Settle([i for i in group if i.id in blamed], "dead", reason),
+                Resend([i for i in group if i.id not in blamed]),
+            ]
+        half = len(group) // 2
+        return [Resend(group[:half]), Resend(group[half:])]
+
+    def _retry(self, group: list[Reserved], exc: Exception) -> Settle:
+        """Put a transiently failed group back, counting the attempt only when it is to blame."""
+        if isinstance(exc, (RateLimitError, RateLimitTimeoutError, CircuitOpenError)):
+            delay = _hinted_delay(exc)
+            if isinstance(exc, RateLimitError) and self._pacer is not None:
+                self._pacer.pause(delay)
+            counted = False
+        else:
+            if not isinstance(exc, KlaviyoError):
+                _log.warning("event sender: %s: %s", type(exc).__name__, exc)
+            self._failures += 1
+            delay = min(MAX_PAUSE, 2.0 ** (self._failures - 1))
+            counted = self._failures == 1 or not isinstance(exc, KlaviyoError)
+        self._resume_at = max(self._resume_at, delay)
+        error = f"{type(exc).__name__}: {exc}"
+        return Settle(group, "retry" if counted else "release", error, delay)
+
+
 class DeliveryWorker:
-    """Drains a queue of prepared event attributes into bulk create requests.
+    """Drains a queue of prepared event attributes into bulk create requests, on a thread.
 
     Args:
         send: Sends one ``bulk_create_events`` body.
@@ -98,23 +250,23 @@ class DeliveryWorker:
         self._visibility = visibility_timeout
         self._pacer = pacer
         self._count = count
+        self._triage = Triage(pacer)
         self.hurry = threading.Event()
         self.stop = threading.Event()
         self._pause = pause or self.stop.wait
-        self._failures = 0  # transient failures since the last success (0: Klaviyo is up)
-        self._resume_at = 0.0
 
     def run(self) -> None:
         """Deliver batches until :attr:`stop` is set."""
         while not self.stop.is_set():
             try:
-                if self._resume_at:
-                    delay, self._resume_at = self._resume_at, 0.0
+                if delay := self._triage.take_pause():
                     self._pause(delay)
                     continue
-                batch = self._collect()
-                if batch:
-                    self._process(batch)
+                ready, bad = screen(self._collect())
+                if bad is not None:
+                    self._count(**settle(self._queue, bad))
+                if ready:
+                    self._deliver(ready)
             except Exception:  # noqa: BLE001 - the thread must outlive a broken queue
                 _log.exception("event sender: unexpected error; retrying")
                 self.stop.wait(1.0)
@@ -137,94 +289,23 @@ class DeliveryWorker:
             )
         return batch
 
-    def _process(self, batch: list[Reserved]) -> None:
-        ready: list[Reserved] = []
-        for item in batch:
-            if not isinstance(item.payload, dict) or "profile" not in item.payload:
-                self._dead_letter([item], "payload is not prepared event attributes")
-            else:
-                ready.append(item)
-        if ready:
-            self._deliver(ready)
-
-    def _dead_letter(self, items: list[Reserved], reason: str) -> None:
-        for item in items:
-            self._queue.nack(item.receipt, error=reason, dead=True)
-        self._count(dead_lettered=len(items))
-
     def _deliver(self, items: list[Reserved]) -> None:
-        payloads = [(i, item.payload) for i, item in enumerate(items)]
-        for chunk in chunk_events(payloads):  # type: ignore[arg-type] # checked in _process
-            group = [items[i] for i in chunk.all_tags()]
+        for chunk, group in chunks(items):
             if self._pacer is not None:
                 self._count(paced=self._pacer.acquire())
             self._count(requests=1)
             try:
                 self._send(chunk.body())
-            except Exception as exc:  # noqa: BLE001 - every failure is sorted in _failed
-                self._failed(group, exc, partial(_blamed_ids, items, chunk))
+            except Exception as exc:  # noqa: BLE001 - every failure is sorted by the triage
+                for step in self._triage.failed(group, exc, partial(blamed_ids, items, chunk)):
+                    if isinstance(step, Resend):
+                        self._deliver(step.items)
+                    else:
+                        self._count(**settle(self._queue, step))
             else:
-                self._failures = 0
-                for item in group:
-                    self._queue.ack(item.receipt)
+                self._triage.succeeded()
+                ack_all(self._queue, group)
                 self._count(sent=len(group))
-
-    def _failed(
-        self, group: list[Reserved], exc: Exception, blame: Callable[[Iterable[str]], set[str]]
-    ) -> None:
-        """Retry a failed request, dead-letter it, or isolate the events to blame.
-
-        ``blame`` maps error pointers to the ids of the queue items they point at.
-        """
-        if isinstance(exc, InvalidInputError):
-            self._dead_letter(group, str(exc))
-        elif isinstance(exc, ValidationError):  # the SDK's own model refused the body
-            locations = (".".join(str(p) for p in e["loc"]) for e in exc.errors())
-            self._isolate(group, blame(locations), _validation_reason(exc))
-        elif not isinstance(exc, APIError) or exc.retryable:
-            self._retry(group, exc)
-        elif exc.status != _BAD_REQUEST:
-            self._dead_letter(group, str(exc))
-        else:
-            pointers = (d.source.get("pointer", "") for d in exc.errors)
-            self._isolate(group, blame(pointers), str(exc))
-
-    def _isolate(self, group: list[Reserved], blamed: set[str], reason: str) -> None:
-        if len(group) == 1 or len(blamed) == len(group):
-            self._dead_letter(group, reason)
-            return
-        if blamed:
-            self._dead_letter([i for i in group if i.id in blamed], reason)
-            self._deliver([i for i in group if i.id not in blamed])
-            return
-        half = len(group) // 2
-        self._deliver(group[:half])
-        self._deliver(group[half:])
-
-    def _retry(self, group: list[Reserved], exc: Exception) -> None:
-        """Put a transiently failed group back, counting the attempt only when it is to blame."""
-        error = f"{type(exc).__name__}: {exc}"
-        if isinstance(exc, (RateLimitError, RateLimitTimeoutError, CircuitOpenError)):
-            delay = _hinted_delay(exc)
-            if isinstance(exc, RateLimitError) and self._pacer is not None:
-                self._pacer.pause(delay)
-            counted = False
-        else:
-            if not isinstance(exc, KlaviyoError):
-                _log.warning("event sender: %s: %s", type(exc).__name__, exc)
-            self._failures += 1
-            delay = min(MAX_PAUSE, 2.0 ** (self._failures - 1))
-            counted = self._failures == 1 or not isinstance(exc, KlaviyoError)
-        self._resume_at = max(self._resume_at, delay)
-        if not counted:
-            for item in group:
-                self._queue.release(item.receipt, delay=delay)
-            self._count(retried=len(group))
-            return
-        last = sum(1 for item in group if item.attempts >= self._queue.max_attempts)
-        for item in group:
-            self._queue.nack(item.receipt, error=error, retry_in=delay)
-        self._count(retried=len(group) - last, dead_lettered=last)
 
 
 def _hinted_delay(exc: Exception) -> float:

@@ -11,9 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-import anyio
-import anyio.to_thread
-
+from klaviyo_kit.services._async_sender import AsyncEventSender
 from klaviyo_kit.services._base import AsyncService, SyncService
 from klaviyo_kit.services._event_batches import MAX_BULK_EVENTS, chunk_events
 from klaviyo_kit.services._event_inputs import (
@@ -25,10 +23,15 @@ from klaviyo_kit.services._event_inputs import (
 )
 from klaviyo_kit.services._flow import Call, Flow
 from klaviyo_kit.services._orders import Order, as_order, order_event
-from klaviyo_kit.services._sender import MAX_BACKLOG, VISIBILITY_TIMEOUT, EventSender
+from klaviyo_kit.services._sender import (
+    MAX_BACKLOG,
+    VISIBILITY_TIMEOUT,
+    EventSender,
+    event_fields,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping
+    from collections.abc import Awaitable, Callable, Iterable, Mapping
 
     from pydantic import JsonValue
 
@@ -56,26 +59,6 @@ class TrackReport:
 
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def _fields(  # noqa: PLR0917 - mirrors track's signature
-    metric: str,
-    profile: ProfileInput | Mapping[str, object] | str,
-    properties: Mapping[str, JsonValue] | None,
-    value: float | None,
-    value_currency: str | None,
-    time: datetime | None,
-    unique_id: str | None,
-) -> dict[str, object]:
-    return {
-        "metric": metric,
-        "profile": profile,
-        "properties": dict(properties or {}),
-        "value": value,
-        "value_currency": value_currency,
-        "time": time,
-        "unique_id": unique_id,
-    }
 
 
 def _bulk_flow(body: JsonDict) -> Flow[None]:
@@ -154,7 +137,7 @@ class Events(_EventsLogic, SyncService):
             client.events.track("Viewed Product", "ada@example.com", {"ProductID": "p1"})
             ```
         """
-        fields = _fields(metric, profile, properties, value, value_currency, time, unique_id)
+        fields = event_fields(metric, profile, properties, value, value_currency, time, unique_id)
         return self._run(self._track_flow(fields))
 
     def track_event(self, event: EventInput | Mapping[str, object]) -> TrackedEvent:
@@ -248,13 +231,13 @@ class Events(_EventsLogic, SyncService):
 
 
 class AsyncEvents(_EventsLogic, AsyncService):
-    """The async twin of :class:`Events` (same methods, awaited; the sender is a thread)."""
+    """The async twin of :class:`Events` (same methods, awaited; the sender is a task)."""
 
     def __init__(self, runner: AsyncRunner, *, now: Callable[[], datetime] = _utcnow) -> None:
         """Bind the service to its async client."""
         super().__init__(runner)
         self._now = now
-        self._senders: list[EventSender] = []
+        self._senders: list[AsyncEventSender] = []
 
     async def track(
         self,
@@ -268,7 +251,7 @@ class AsyncEvents(_EventsLogic, AsyncService):
         unique_id: str | None = None,
     ) -> TrackedEvent:
         """Track one event; see :meth:`Events.track`."""
-        fields = _fields(metric, profile, properties, value, value_currency, time, unique_id)
+        fields = event_fields(metric, profile, properties, value, value_currency, time, unique_id)
         return await self._run(self._track_flow(fields))
 
     async def track_event(self, event: EventInput | Mapping[str, object]) -> TrackedEvent:
@@ -295,15 +278,18 @@ class AsyncEvents(_EventsLogic, AsyncService):
         max_backlog: int = MAX_BACKLOG,
         backlog_timeout: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] | None = None,
-    ) -> EventSender:
-        """Start a background sender; see :meth:`Events.background`.
+        sleep: Callable[[float], Awaitable[object]] | None = None,
+    ) -> AsyncEventSender:
+        """Start an :class:`AsyncEventSender` on the running loop; see :meth:`Events.background`.
 
-        The sender's thread runs each bulk request on its own event loop, so queueing stays a
-        plain (non-awaited) call that returns in microseconds.
+        Call it inside a coroutine. The task sends through this client on its own loop, and
+        ``await sender.track(...)`` returns as soon as the event is queued. ``sleep`` is async.
+
+        Raises:
+            RuntimeError: If no event loop is running.
         """
-        sender = EventSender(
-            lambda body: anyio.run(self._run, _bulk_flow(body)),
+        sender = AsyncEventSender(
+            lambda body: self._run(_bulk_flow(body)),
             queue,
             batch_size=batch_size,
             linger=linger,
@@ -319,8 +305,8 @@ class AsyncEvents(_EventsLogic, AsyncService):
         self._senders.append(sender)
         return sender
 
-    async def close(self) -> None:
-        """Close every background sender started here, in a worker thread (flushing blocks)."""
+    async def aclose(self) -> None:
+        """Close every background sender started by :meth:`background` (flushing each)."""
         senders, self._senders = self._senders, []
         for sender in senders:
-            await anyio.to_thread.run_sync(sender.close)
+            await sender.aclose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from typing import TYPE_CHECKING, Final
 
@@ -27,11 +28,15 @@ class WindowPacer:
     Args:
         limits: The operation's burst and steady limits.
         clock: Monotonic seconds; inject a fake in tests.
-        sleep: Waits; inject a fake in tests.
+        sleep: Waits in :meth:`acquire`; inject a fake in tests.
     """
 
     def __init__(
-        self, limits: Limits, *, clock: Callable[[], float], sleep: Callable[[float], None]
+        self,
+        limits: Limits,
+        *,
+        clock: Callable[[], float],
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         """Create a pacer with empty windows."""
         self.limits = limits
@@ -51,18 +56,27 @@ class WindowPacer:
             wait = max(wait, self._sent[-self.limits.burst] + _BURST_WINDOW - now)
         return wait
 
+    def try_acquire(self) -> float:
+        """Record one more request if it fits both windows now (``0.0``), else return the wait.
+
+        The non-blocking half of :meth:`acquire`, for a caller that waits on its own (an
+        event loop): wait the returned seconds, then try again.
+        """
+        with self._lock:
+            now = self._clock()
+            wait = self._wait_needed(now)
+            if wait <= 0:
+                self._sent.append(now)
+                return 0.0
+            return wait
+
     def acquire(self) -> float:
         """Wait until one more request fits both windows, record it, and return the wait."""
         waited = 0.0
-        with self._lock:
-            while True:
-                now = self._clock()
-                wait = self._wait_needed(now)
-                if wait <= 0:
-                    self._sent.append(now)
-                    return waited
-                self._sleep(wait)
-                waited += wait
+        while (wait := self.try_acquire()) > 0:
+            self._sleep(wait)
+            waited += wait
+        return waited
 
     def pause(self, seconds: float) -> None:
         """Hold every request back for ``seconds`` (Klaviyo's ``Retry-After``)."""

@@ -41,7 +41,17 @@ if TYPE_CHECKING:
     from klaviyo_kit.sdk.types import JsonDict
     from klaviyo_kit.services._inputs import ProfileInput
 
-__all__ = ["BULK_LIMITS", "MAX_BACKLOG", "VISIBILITY_TIMEOUT", "EventSender", "SenderStats"]
+__all__ = [
+    "BULK_LIMITS",
+    "MAX_BACKLOG",
+    "VISIBILITY_TIMEOUT",
+    "EventSender",
+    "SenderStats",
+    "Tally",
+    "check_sender_args",
+    "event_fields",
+    "utcnow",
+]
 
 BULK_LIMITS: Final = operation_limits("bulk_create_events")
 """The bulk create operation's limits: 10 requests per second, 150 per minute."""
@@ -74,7 +84,65 @@ class SenderStats:
     paced: float = 0.0
 
 
-def _utcnow() -> datetime:
+class Tally:
+    """A sender's counters, added to from its worker and read as :class:`SenderStats`."""
+
+    def __init__(self) -> None:
+        """Start every counter at zero."""
+        self._counts = dict.fromkeys(SenderStats.__slots__, 0.0)
+        self._lock = threading.Lock()
+
+    def add(self, **deltas: float) -> None:
+        """Add to counters by name (``sent=3``)."""
+        with self._lock:
+            for name, delta in deltas.items():
+                self._counts[name] += delta
+
+    def stats(self) -> SenderStats:
+        """The counters so far."""
+        with self._lock:
+            counts = dict(self._counts)
+        paced = counts.pop("paced")
+        return SenderStats(**{k: int(v) for k, v in counts.items()}, paced=paced)
+
+
+def check_sender_args(batch_size: int, linger: float, max_backlog: int) -> None:
+    """Refuse sender options out of range, naming the option.
+
+    Raises:
+        ValueError: If ``batch_size``, ``linger`` or ``max_backlog`` is out of range.
+    """
+    if not 1 <= batch_size <= MAX_BULK_EVENTS:
+        raise ValueError(f"batch_size must be 1 to {MAX_BULK_EVENTS}, got {batch_size!r}")
+    if linger < 0:
+        raise ValueError(f"linger must not be negative, got {linger!r}")
+    if max_backlog < 1:
+        raise ValueError(f"max_backlog must be at least 1, got {max_backlog!r}")
+
+
+def event_fields(  # noqa: PLR0917 - mirrors track's signature
+    metric: str,
+    profile: ProfileInput | Mapping[str, object] | str,
+    properties: Mapping[str, JsonValue] | None,
+    value: float | None,
+    value_currency: str | None,
+    time: datetime | None,
+    unique_id: str | None,
+) -> dict[str, object]:
+    """The fields of ``track``'s arguments, as :class:`EventInput` reads them."""
+    return {
+        "metric": metric,
+        "profile": profile,
+        "properties": dict(properties or {}),
+        "value": value,
+        "value_currency": value_currency,
+        "time": time,
+        "unique_id": unique_id,
+    }
+
+
+def utcnow() -> datetime:
+    """The current UTC time (what events without a time are given)."""
     return datetime.now(timezone.utc)
 
 
@@ -125,15 +193,10 @@ class EventSender:
         backlog_timeout: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] | None = None,
-        now: Callable[[], datetime] = _utcnow,
+        now: Callable[[], datetime] = utcnow,
     ) -> None:
         """Start the sender thread."""
-        if not 1 <= batch_size <= MAX_BULK_EVENTS:
-            raise ValueError(f"batch_size must be 1 to {MAX_BULK_EVENTS}, got {batch_size!r}")
-        if linger < 0:
-            raise ValueError(f"linger must not be negative, got {linger!r}")
-        if max_backlog < 1:
-            raise ValueError(f"max_backlog must be at least 1, got {max_backlog!r}")
+        check_sender_args(batch_size, linger, max_backlog)
         self._owns_queue = queue is None
         self.queue: JobQueue = (
             queue
@@ -143,8 +206,7 @@ class EventSender:
         self._visibility = visibility_timeout
         self._close_timeout = close_timeout
         self._now = now
-        self._counts = dict.fromkeys(SenderStats.__slots__, 0.0)
-        self._lock = threading.Lock()
+        self._tally = Tally()
         self._closed = False
         self._worker = DeliveryWorker(
             send,
@@ -153,7 +215,7 @@ class EventSender:
             linger=linger,
             visibility_timeout=visibility_timeout,
             pacer=WindowPacer(limits, clock=clock, sleep=sleep or time.sleep) if limits else None,
-            count=self._count,
+            count=self._tally.add,
             pause=sleep,
         )
         self._thread = threading.Thread(
@@ -165,15 +227,7 @@ class EventSender:
     @property
     def stats(self) -> SenderStats:
         """The sender's counters so far."""
-        with self._lock:
-            counts = dict(self._counts)
-        paced = counts.pop("paced")
-        return SenderStats(**{k: int(v) for k, v in counts.items()}, paced=paced)
-
-    def _count(self, **deltas: float) -> None:
-        with self._lock:
-            for name, delta in deltas.items():
-                self._counts[name] += delta
+        return self._tally.stats()
 
     def track(
         self,
@@ -193,15 +247,7 @@ class EventSender:
             RuntimeError: If the sender is closed.
             klaviyo_kit.errors.QueueFullError: If a bounded queue stays full.
         """
-        fields = {
-            "metric": metric,
-            "profile": profile,
-            "properties": dict(properties or {}),
-            "value": value,
-            "value_currency": value_currency,
-            "time": time,
-            "unique_id": unique_id,
-        }
+        fields = event_fields(metric, profile, properties, value, value_currency, time, unique_id)
         return self.track_event(as_event(fields, ""))
 
     def track_event(self, event: EventInput | Mapping[str, object]) -> TrackedEvent:
@@ -225,7 +271,7 @@ class EventSender:
         if self._closed:
             raise RuntimeError("this EventSender is closed; create a new one")
         self.queue.enqueue(attributes)
-        self._count(enqueued=1)
+        self._tally.add(enqueued=1)
 
     def dead_letters(self) -> list[DeadLetter]:
         """Return the queue's dead letters (events that failed permanently, with the reason)."""
