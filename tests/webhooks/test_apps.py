@@ -4,6 +4,7 @@ import asyncio
 import io
 import json
 import logging
+from collections import Counter
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +12,12 @@ import httpx
 import pytest
 
 from klaviyo_kit.webhooks import (
+    DispatchReport,
+    EventResult,
+    EventStatus,
     WebhookASGIApp,
+    WebhookEvent,
+    WebhookHandler,
     WebhookReceiver,
     WebhookRouter,
     WebhookVerifier,
@@ -107,13 +113,113 @@ def test_nothing_recorded_is_a_500_so_the_sender_retries(kit, receiver, processe
     assert receiver.handle(failing.body, failing.headers).status == 500
 
 
-def test_a_partial_failure_is_acknowledged_and_reported(kit, receiver, processed):
-    mixed = kit.signed(kit.event(external_id="P1"), kit.event(external_id="FAIL3"))
-    response = receiver.handle(mixed.body, mixed.headers)
-    assert response.status == 204
-    assert response.report is not None
-    assert [f.external_id for f in response.report.failures] == ["FAIL3"]
-    assert processed == ["P1"]
+class FailsOnce:
+    """A handler that raises on the first attempt at event ``B`` and counts calls per event id."""
+
+    def __init__(self) -> None:
+        self.attempts: Counter[str] = Counter()
+        self.done: Counter[str] = Counter()
+
+    def run(self, event: WebhookEvent) -> None:
+        self.attempts[event.external_id] += 1
+        if event.external_id == "B" and self.attempts["B"] == 1:
+            raise RuntimeError("B's handler broke once")
+        self.done[event.external_id] += 1
+
+    async def arun(self, event: WebhookEvent) -> None:
+        await asyncio.sleep(0)
+        self.run(event)
+
+
+def flaky_receiver(kit: Any, ledger: Any, handler: WebhookHandler) -> WebhookReceiver:
+    router = WebhookRouter(ledger)
+    router.add("event:klaviyo.*", handler)
+    return WebhookReceiver(WebhookVerifier(kit.secret, clock=kit.clock), router)
+
+
+HANDLER_FAILED = {"error": "handler_failed", "failed": 1, "failed_ids": ["B"]}
+
+
+def test_a_partial_failure_is_a_500_and_the_redelivery_retries_only_the_failed_event(
+    kit, any_store
+):
+    # A 2xx would tell Klaviyo the whole delivery landed: the failed event would be lost.
+    flaky = FailsOnce()
+    receiver = flaky_receiver(kit, any_store, flaky.run)
+    delivery = kit.signed(kit.event(external_id="A"), kit.event(external_id="B"))
+
+    first = receiver.handle(delivery.body, delivery.headers)
+    assert first.status == 500
+    assert json.loads(first.body) == HANDLER_FAILED
+    assert first.report is not None
+    assert [r.status for r in first.report.results] == [EventStatus.PROCESSED, EventStatus.FAILED]
+    (failure,) = first.report.failures
+    assert (failure.index, failure.external_id) == (1, "B")
+    assert failure.message == "RuntimeError: B's handler broke once"
+
+    # Klaviyo redelivers the same signed body: A replays as a duplicate, only B runs again.
+    again = receiver.handle(delivery.body, delivery.headers)
+    assert again.status == 204
+    assert again.report is not None
+    assert [r.status for r in again.report.results] == [
+        EventStatus.DUPLICATE,
+        EventStatus.PROCESSED,
+    ]
+    assert receiver.handle(delivery.body, delivery.headers).status == 200  # all done now
+
+    assert flaky.done == {"A": 1, "B": 1}
+    assert flaky.attempts == {"A": 1, "B": 2}
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_the_wsgi_app_answers_a_partial_failure_500_then_2xx(kit, store, kind):
+    flaky = FailsOnce()
+    receiver = flaky_receiver(kit, store, flaky.run if kind == "sync" else flaky.arun)
+    delivery = kit.signed(kit.event(external_id="A"), kit.event(external_id="B"))
+    with httpx.Client(
+        transport=httpx.WSGITransport(app=WebhookWSGIApp(receiver)), base_url="http://hooks"
+    ) as client:
+        first, again = (
+            client.post("/", content=delivery.body, headers=delivery.headers) for _ in range(2)
+        )
+        assert (first.status_code, first.json()) == (500, HANDLER_FAILED)
+        assert first.reason_phrase == "Internal Server Error"
+        assert again.status_code == 204
+    assert flaky.done == {"A": 1, "B": 1}
+    assert flaky.attempts == {"A": 1, "B": 2}
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_the_asgi_app_answers_a_partial_failure_500_then_2xx(kit, store, kind):
+    flaky = FailsOnce()
+    receiver = flaky_receiver(kit, store, flaky.run if kind == "sync" else flaky.arun)
+    delivery = kit.signed(kit.event(external_id="A"), kit.event(external_id="B"))
+
+    async def run() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=WebhookASGIApp(receiver))
+        async with httpx.AsyncClient(transport=transport, base_url="http://hooks") as client:
+            return [
+                await client.post("/", content=delivery.body, headers=delivery.headers)
+                for _ in range(2)
+            ]
+
+    first, again = asyncio.run(run())
+    assert (first.status_code, first.json()) == (500, HANDLER_FAILED)
+    assert again.status_code == 204
+    assert flaky.done == {"A": 1, "B": 1}
+    assert flaky.attempts == {"A": 1, "B": 2}
+
+
+def test_a_report_repr_shows_the_redacted_reason_not_the_exception():
+    # The report rides on every response and ends up in logs: no key a handler's exception
+    # happened to carry may come out of its repr.
+    key = "pk_" + "s" * 34
+    error = RuntimeError(f"Klaviyo-API-Key {key} refused")
+    result = EventResult(1, "event:klaviyo.opened_email", "B", EventStatus.FAILED, error)
+    text = repr(DispatchReport("W", (result,)))
+    assert key not in text
+    assert "external_id='B', status=EventStatus.FAILED" in text
+    assert "message='RuntimeError: Klaviyo-API-Key *** refused'" in text
 
 
 def test_a_declared_oversize_body_is_refused_unread(kit, receiver):

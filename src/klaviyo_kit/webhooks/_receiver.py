@@ -36,8 +36,8 @@ class WebhookResponse:
 
     Attributes:
         status: 204 processed; 200 stale or replayed (acknowledged, not processed); 400 bad
-            request; 401 bad signature; 405 not a POST; 413 too large; 500 nothing recorded,
-            so the sender retries.
+            request; 401 bad signature; 405 not a POST; 413 too large; 500 an event failed,
+            so the sender redelivers (the events already processed then replay as duplicates).
         body: A small JSON body (empty for 204).
         headers: Response headers as ``(name, value)`` pairs.
         report: The dispatch report when the delivery was verified.
@@ -78,10 +78,24 @@ def too_large(limit: int) -> WebhookResponse:
 
 
 def answer(report: DispatchReport) -> WebhookResponse:
-    """Return the answer to a verified delivery, given what dispatching it did."""
-    if report.failures and not report.recorded:
-        failed = len(report.failures)
-        return WebhookResponse.json(500, {"error": "handler_failed", "failed": failed})
+    """Return the answer to a verified delivery, given what dispatching it did.
+
+    Any failed event makes the answer a 500, even when others were processed: one status
+    answers the whole POST, and a 2xx would tell Klaviyo the failed event landed too, so it
+    would never be redelivered. The failed events' claims were released and the processed
+    ones kept, so the redelivery replays those as duplicates and retries only the failures.
+    500, not 503: a handler raising is a server error, not an outage, and 500 is among the
+    codes Klaviyo documents as retried (429, 500, 502, 503; documented for flow webhooks,
+    and no policy is published for system webhooks).
+
+    The body names the failed events by ``external_id``; why they failed stays in the
+    report and the log, never in the answer.
+    """
+    if report.failures:
+        failed = [result.external_id for result in report.failures]
+        return WebhookResponse.json(
+            500, {"error": "handler_failed", "failed": len(failed), "failed_ids": failed}
+        )
     if report.replayed:
         return WebhookResponse.json(200, {"result": "duplicate"})
     return WebhookResponse(204, report=report)

@@ -23,9 +23,12 @@ class EventStatus(str, Enum):
     """A handler (or the ledger) raised; the claim is released so a redelivery retries it."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class EventResult:
     """One event's outcome.
+
+    The ``repr`` shows :attr:`message`, never the raw exception, so logging a result or a
+    report cannot leak a key a handler's exception happened to carry.
 
     Attributes:
         index: The event's position in the delivery.
@@ -47,6 +50,14 @@ class EventResult:
         if self.error is None:
             return None
         return redact(f"{type(self.error).__name__}: {self.error}")[:200]
+
+    def __repr__(self) -> str:
+        """Show the outcome, with the redacted :attr:`message` in place of the exception."""
+        failure = "" if self.message is None else f", message={self.message!r}"
+        return (
+            f"EventResult(index={self.index}, topic={self.topic!r}, "
+            f"external_id={self.external_id!r}, status={self.status!s}{failure})"
+        )
 
 
 # Unhandled events are not claimed: nothing about them is recorded, and a redelivery is harmless.
@@ -71,7 +82,11 @@ class DispatchReport:
 
     @property
     def failures(self) -> tuple[EventResult, ...]:
-        """The events whose handlers raised."""
+        """The events that failed (a handler, the ledger or the queue raised).
+
+        Any failure makes the receiver answer 500 so the sender redelivers; these events'
+        claims were released, so only they run again.
+        """
         return tuple(r for r in self.results if r.status is EventStatus.FAILED)
 
     @property
