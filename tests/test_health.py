@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from klaviyo_kit import AsyncKlaviyoClient, KlaviyoClient, KlaviyoSettings
-from klaviyo_kit.health import CheckResult, HealthReport, check_cache, run_checks
-from klaviyo_kit.infra import MemoryCache
+from klaviyo_kit.health import CheckResult, HealthReport, check_cache, check_sender, run_checks
+from klaviyo_kit.infra import MemoryCache, MemoryQueue
 from klaviyo_kit.resilience import CircuitBreaker
 from klaviyo_kit.sandbox import Sandbox
 
@@ -21,7 +21,7 @@ def test_a_fresh_client_is_healthy_without_touching_the_network():
     with KlaviyoClient(KlaviyoSettings(private_key=KEY, environment="staging")) as client:
         report = client.health()
     assert report.healthy
-    assert [c.name for c in report.checks] == ["breaker", "rate_limiter", "cache"]
+    assert [c.name for c in report.checks] == ["credentials", "breaker", "rate_limiter", "cache"]
     assert report.as_dict()["healthy"] is True
 
 
@@ -74,6 +74,7 @@ def test_redis_backends_are_pinged_and_an_outage_is_reported():
         report = client.health()
     assert report.healthy, report
     assert {c.name: c.latency is not None for c in report.checks} == {
+        "credentials": False,
         "breaker": False,
         "rate_limiter": True,
         "cache": True,
@@ -116,9 +117,67 @@ async def test_async_client_health():
     ) as client:
         report = await client.health(probe_klaviyo=True)
     assert report.healthy
-    assert [c.name for c in report.checks] == ["breaker", "rate_limiter", "cache", "klaviyo"]
+    assert [c.name for c in report.checks] == [
+        "credentials",
+        "breaker",
+        "rate_limiter",
+        "cache",
+        "klaviyo",
+    ]
 
 
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+def test_a_client_without_a_private_key_is_not_healthy_and_says_why(monkeypatch):
+    monkeypatch.delenv("KLAVIYO_PRIVATE_KEY", raising=False)
+    with KlaviyoClient(KlaviyoSettings(_env_file=None)) as client:
+        report = client.health()
+    assert not report.healthy
+    (check,) = [c for c in report.checks if c.name == "credentials"]
+    assert not check.healthy
+    assert "KLAVIYO_PRIVATE_KEY" in check.detail
+    assert "KLAVIYO_PRIVATE_KEY" in str(report.as_dict()["checks"])
+
+
+def test_each_background_sender_reports_its_backlog_and_dead_letters():
+    sandbox = Sandbox(seed=4, api_key=KEY)
+    with KlaviyoClient(KlaviyoSettings(private_key=KEY), transport=sandbox.transport()) as client:
+        first = client.events.background(linger=0)
+        second = client.events.background(MemoryQueue(), linger=0)
+        first.track("Clicked", "ada@example.com")
+        assert first.flush(10)
+        second.queue.enqueue({"not": "an event"})  # dead-lettered by the sender
+        assert second.flush(10)
+        report = client.health()
+        by_name = {c.name: c for c in report.checks}
+        assert by_name["events_sender"].counts == {"backlog": 0, "dead_letters": 0}
+        assert by_name["events_sender_2"].counts == {"backlog": 0, "dead_letters": 1}
+        assert "1 dead letters" in by_name["events_sender_2"].detail
+        assert report.healthy  # dead letters are counted, not a reason to pull the instance
+        second.close()
+        stopped = check_sender(second)
+        assert not stopped.healthy
+        assert stopped.detail.startswith("stopped")
+    assert client.events.senders == ()
+
+
+@pytest.mark.anyio
+async def test_the_async_client_reports_its_senders_and_missing_key(monkeypatch):
+    monkeypatch.delenv("KLAVIYO_PRIVATE_KEY", raising=False)
+    sandbox = Sandbox(seed=5, api_key=KEY)
+    client = AsyncKlaviyoClient(KlaviyoSettings(private_key=KEY), transport=sandbox.transport())
+    sender = client.events.background(linger=0)
+    await sender.track("Clicked", "ada@example.com")
+    assert await sender.flush(10)
+    report = await client.health()
+    assert report.healthy
+    assert {c.name: c.counts for c in report.checks}["events_sender"] == {
+        "backlog": 0,
+        "dead_letters": 0,
+    }
+    await client.aclose()
+    async with AsyncKlaviyoClient(KlaviyoSettings(_env_file=None)) as keyless:
+        assert not (await keyless.health()).healthy

@@ -2,8 +2,9 @@
 
 Each check returns a :class:`CheckResult`; :func:`run_checks` gathers them into a
 :class:`HealthReport` that a ``/healthz`` endpoint can serialise with :meth:`HealthReport.as_dict`.
-``KlaviyoClient.health()`` runs them for the client's own breaker, limiter and cache, and, when
-asked, one real Klaviyo call (``get_accounts``, 1/s and 15/min, so not on every probe).
+``KlaviyoClient.health()`` runs them for the client's credentials, its own breaker, limiter and
+cache, each background event sender (its backlog and dead letters), and, when asked, one real
+Klaviyo call (``get_accounts``, 1/s and 15/min, so not on every probe).
 
 Example:
     ```python
@@ -17,28 +18,31 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from klaviyo_kit import errors as _errors
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable, Callable, Sequence
 
     from pydantic import JsonValue
 
-    from klaviyo_kit.infra import Cache
+    from klaviyo_kit.infra import Cache, JobQueue
     from klaviyo_kit.resilience import CircuitBreaker, RateLimiter
 
 __all__ = [
+    "BackgroundSender",
     "CheckResult",
     "HealthReport",
     "Pingable",
     "acheck_klaviyo",
     "check_breaker",
     "check_cache",
+    "check_credentials",
     "check_klaviyo",
     "check_limiter",
+    "check_sender",
     "run_checks",
 ]
 
@@ -48,16 +52,19 @@ class CheckResult:
     """The outcome of one check.
 
     Attributes:
-        name: What was checked: ``breaker``, ``rate_limiter``, ``cache`` or ``klaviyo``.
+        name: What was checked: ``credentials``, ``breaker``, ``rate_limiter``, ``cache``,
+            ``events_sender`` (``events_sender_2``, … for further senders) or ``klaviyo``.
         healthy: Whether it is usable.
         detail: One line saying what was seen (never a secret).
         latency: Seconds the check took, when it did I/O.
+        counts: Numbers the check read, e.g. a sender's ``backlog`` and ``dead_letters``.
     """
 
     name: str
     healthy: bool
     detail: str
     latency: float | None = None
+    counts: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +87,12 @@ class HealthReport:
         return {
             "healthy": self.healthy,
             "checks": {
-                c.name: {"healthy": c.healthy, "detail": c.detail, "latency": c.latency}
+                c.name: {
+                    "healthy": c.healthy,
+                    "detail": c.detail,
+                    "latency": c.latency,
+                    **({"counts": dict(c.counts)} if c.counts else {}),
+                }
                 for c in self.checks
             },
         }
@@ -94,8 +106,63 @@ class Pingable(Protocol):
         """Return if the server answers; raise otherwise."""
 
 
+@runtime_checkable
+class BackgroundSender(Protocol):
+    """What a health check reads of a background event sender."""
+
+    @property
+    def queue(self) -> JobQueue:
+        """The queue the sender drains."""
+
+    @property
+    def running(self) -> bool:
+        """Whether the sender's thread or task is still delivering."""
+
+
 def _failure(exc: BaseException) -> str:
     return _errors.redact(f"{type(exc).__name__}: {exc}")[:200]
+
+
+def check_credentials(*, private_key: bool) -> CheckResult:
+    """Report whether the client has a key to call Klaviyo with (never the key itself).
+
+    Args:
+        private_key: Whether a private API key is configured.
+    """
+    if not private_key:
+        detail = "no private API key: set KLAVIYO_PRIVATE_KEY or pass private_key="
+        return CheckResult("credentials", healthy=False, detail=detail)
+    return CheckResult("credentials", healthy=True, detail="private API key configured")
+
+
+def check_sender(
+    sender: BackgroundSender,
+    name: str = "events_sender",
+    *,
+    clock: Callable[[], float] = time.perf_counter,
+) -> CheckResult:
+    """Report a background sender's backlog and dead letters; unhealthy if it stopped.
+
+    Dead letters do not make the sender unhealthy (it still delivers); they are counted so an
+    alert can watch them.
+
+    Args:
+        sender: The sender.
+        name: The check's name.
+        clock: Times the queue reads.
+    """
+    started = clock()
+    try:
+        backlog = sender.queue.size()
+        dead = len(sender.queue.dead_letters())
+    except Exception as exc:  # noqa: BLE001 - any failure makes the check unhealthy
+        return CheckResult(name, healthy=False, detail=f"queue unreadable: {_failure(exc)}")
+    counts = {"backlog": backlog, "dead_letters": dead}
+    detail = f"{backlog} queued, {dead} dead letters"
+    latency = clock() - started
+    if not sender.running:
+        return CheckResult(name, healthy=False, detail=f"stopped with {detail}", counts=counts)
+    return CheckResult(name, healthy=True, detail=detail, latency=latency, counts=counts)
 
 
 def check_breaker(breaker: CircuitBreaker | None) -> CheckResult:
@@ -185,6 +252,8 @@ def run_checks(
     limiter: RateLimiter | None,
     cache: Cache,
     probe: Callable[[], object] | None = None,
+    private_key: bool = True,
+    senders: Sequence[BackgroundSender] = (),
 ) -> HealthReport:
     """Run every check; the Klaviyo probe only when given.
 
@@ -193,11 +262,22 @@ def run_checks(
         limiter: The client's rate limiter.
         cache: The client's cache.
         probe: One Klaviyo call to make, or ``None`` to skip the network.
+        private_key: Whether the client has a private API key.
+        senders: The client's background event senders.
 
     Returns:
         The report.
     """
-    checks = [check_breaker(breaker), check_limiter(limiter), check_cache(cache)]
+    checks = [
+        check_credentials(private_key=private_key),
+        check_breaker(breaker),
+        check_limiter(limiter),
+        check_cache(cache),
+    ]
+    checks += [
+        check_sender(sender, "events_sender" if i == 1 else f"events_sender_{i}")
+        for i, sender in enumerate(senders, start=1)
+    ]
     if probe is not None:
         checks.append(check_klaviyo(probe))
     return HealthReport(tuple(checks))

@@ -121,14 +121,20 @@ class AsyncKlaviyoClient(BaseClient):
         return await self.pipeline.invoke(operation, fn, args, kwargs)
 
     async def health(self, *, probe_klaviyo: bool = False) -> HealthReport:
-        """Check the breaker, limiter backend, cache and, if asked, Klaviyo; see ``KlaviyoClient``.
+        """Check key, breaker, limiter, cache, senders and, if asked, Klaviyo; see the sync twin.
 
         The infrastructure checks run in a worker thread, so a slow Redis never blocks the loop.
         """
         self._check_open()
+        events = self._services.get("events")
+        senders = events.senders if isinstance(events, AsyncEvents) else ()
         report = await anyio.to_thread.run_sync(
             lambda: run_checks(
-                breaker=self.resilience.breaker, limiter=self.resilience.limiter, cache=self.cache
+                breaker=self.resilience.breaker,
+                limiter=self.resilience.limiter,
+                cache=self.cache,
+                private_key=self.settings.private_key is not None,
+                senders=senders,
             )
         )
         if not probe_klaviyo:

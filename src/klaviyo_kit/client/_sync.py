@@ -123,7 +123,7 @@ class KlaviyoClient(BaseClient):
         return datetime.now(timezone.utc)
 
     def health(self, *, probe_klaviyo: bool = False) -> HealthReport:
-        """Check the breaker, the rate limiter's backend, the cache and, if asked, Klaviyo.
+        """Check the key, breaker, limiter backend, cache, event senders and, if asked, Klaviyo.
 
         Args:
             probe_klaviyo: Also make one ``get_accounts`` call (limited to 1/s and 15/min).
@@ -133,11 +133,14 @@ class KlaviyoClient(BaseClient):
         """
         self._check_open()
         probe = self.sdk.accounts.get_accounts if probe_klaviyo else None
+        events = self._services.get("events")
         return run_checks(
             breaker=self.resilience.breaker,
             limiter=self.resilience.limiter,
             cache=self.cache,
             probe=probe,
+            private_key=self.settings.private_key is not None,
+            senders=events.senders if isinstance(events, Events) else (),
         )
 
     @property

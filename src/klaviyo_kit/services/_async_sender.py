@@ -134,6 +134,11 @@ class AsyncEventSender:
         """The sender's counters so far."""
         return self._tally.stats()
 
+    @property
+    def running(self) -> bool:
+        """Whether the sender's task is still delivering (``False`` once closed)."""
+        return not self._task.done()
+
     async def track(
         self,
         metric: str,

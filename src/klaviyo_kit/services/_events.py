@@ -101,6 +101,11 @@ class Events(_EventsLogic, SyncService):
         self._now = now
         self._senders: list[EventSender] = []
 
+    @property
+    def senders(self) -> tuple[EventSender, ...]:
+        """The background senders started by :meth:`background` and not yet closed."""
+        return tuple(self._senders)
+
     def track(
         self,
         metric: str,
@@ -238,6 +243,11 @@ class AsyncEvents(_EventsLogic, AsyncService):
         super().__init__(runner)
         self._now = now
         self._senders: list[AsyncEventSender] = []
+
+    @property
+    def senders(self) -> tuple[AsyncEventSender, ...]:
+        """The background senders started by :meth:`background` and not yet closed."""
+        return tuple(self._senders)
 
     async def track(
         self,

@@ -229,6 +229,11 @@ class EventSender:
         """The sender's counters so far."""
         return self._tally.stats()
 
+    @property
+    def running(self) -> bool:
+        """Whether the sender's thread is still delivering (``False`` once closed)."""
+        return self._thread.is_alive()
+
     def track(
         self,
         metric: str,
