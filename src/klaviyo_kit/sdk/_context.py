@@ -26,6 +26,7 @@ class OperationCall:
         attempt: The attempt in progress, counting from 1.
         status: The HTTP status of the latest response, once one arrived.
         response_headers: The headers of the latest response, once one arrived.
+        response_body: The body of the latest response, once one arrived.
         throttle_wait: Seconds the rate limiter held the latest attempt back.
     """
 
@@ -35,6 +36,7 @@ class OperationCall:
     attempt: int = 0
     status: int | None = None
     response_headers: Mapping[str, str] | None = None
+    response_body: bytes | None = None
     throttle_wait: float = 0.0
 
     @property
@@ -47,10 +49,17 @@ class OperationCall:
         """The rate limits in force for this call's arguments."""
         return self.operation.limits_for(self.kwargs)
 
-    def record_response(self, status: int, headers: Mapping[str, str]) -> None:
-        """Remember the latest response's status and headers (called by the transport)."""
+    def record_response(self, status: int, headers: Mapping[str, str], body: bytes = b"") -> None:
+        """Remember the latest response's status, headers and body (called by the transport)."""
         self.status = status
         self.response_headers = headers
+        self.response_body = body
+
+    def forget_response(self) -> None:
+        """Drop what an earlier attempt received, so only this attempt's answer is read."""
+        self.status = None
+        self.response_headers = None
+        self.response_body = None
 
 
 _CURRENT: ContextVar[OperationCall | None] = ContextVar("klaviyo_kit_call", default=None)

@@ -6,8 +6,9 @@ A call runs through the stages in order, each wrapping the rest::
 
 A stage is any callable ``stage(call, proceed)`` that calls ``proceed()`` zero or more times and
 returns its result (or raises). The innermost step binds the call for the transport (which records
-the response's status and headers on it) and translates every SDK and httpx exception into the
-kit's error tree, so every stage sees only :mod:`klaviyo_kit.errors`.
+the response's status, headers and body on it), translates every SDK and httpx exception into the
+kit's error tree and rejects a success answer that is not a JSON:API document
+(``MalformedResponseError``), so every stage sees only :mod:`klaviyo_kit.errors`.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from klaviyo_kit.sdk._context import OperationCall, bind_call
-from klaviyo_kit.sdk._translate import translate_errors
+from klaviyo_kit.sdk._context import OperationCall
+from klaviyo_kit.sdk._translate import call_sdk
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -77,8 +78,7 @@ class Pipeline:
         call = OperationCall(operation=operation, args=args, kwargs=kwargs, attempt=1)
 
         def terminal() -> R:
-            with bind_call(call), translate_errors(call.name):
-                return fn(*args, **kwargs)
+            return call_sdk(call, fn, args, kwargs)
 
         handler: Callable[[], R] = terminal
         for stage in reversed(self.stages):
@@ -114,8 +114,7 @@ class AsyncPipeline:
         call = OperationCall(operation=operation, args=args, kwargs=kwargs, attempt=1)
 
         def blocking() -> R:
-            with bind_call(call), translate_errors(call.name):
-                return fn(*args, **kwargs)
+            return call_sdk(call, fn, args, kwargs)
 
         async def terminal() -> R:
             return await self._run_sync(blocking)  # type: ignore[return-value]

@@ -154,7 +154,7 @@ class HttpxRestClient:
             response.close()
         call = current_call()
         if call is not None:
-            call.record_response(response.status_code, response.headers)
+            call.record_response(response.status_code, response.headers, response.content)
         return HttpxRestResponse(response)
 
 
