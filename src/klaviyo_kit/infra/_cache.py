@@ -21,6 +21,9 @@ class Cache(Protocol):
     ``None`` means "missing": it is never stored, so a compute that returns ``None`` runs again
     next time. Values come back as fresh JSON copies (tuples become lists). For pydantic models
     wrap a cache in :class:`TypedCache`.
+
+    A cache never fails its caller because its backend is down: :class:`RedisCache` answers a
+    miss and skips writes while Redis is unreachable, and logs that.
     """
 
     def get(self, key: str) -> JSONValue | None:

@@ -6,6 +6,13 @@ the error. An item whose worker died comes back when its visibility timeout ends
 dead letter that keeps its payload, last error and attempt count until it is replayed or purged.
 A worker that could not even try (the destination is throttled or down) releases the item
 instead: it comes back after a delay and the reservation does not count as an attempt.
+
+A queue on a server (:class:`RedisQueue`) raises
+:class:`~klaviyo_kit.errors.BackendUnavailableError` from any operation while the server cannot
+be reached, at once or after a bounded wait, never the driver's own exception. An ``enqueue``
+that was refused added nothing (one whose reply timed out may have been applied: enqueue again
+with the same ``key``), and a reserved item whose ``ack`` or ``nack`` failed comes back when its
+visibility timeout ends.
 """
 
 from __future__ import annotations

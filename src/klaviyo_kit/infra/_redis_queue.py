@@ -20,11 +20,13 @@ from klaviyo_kit.infra._queue import (
     retry_delay_for,
     split_receipt,
 )
-from klaviyo_kit.infra._redis import connect
+from klaviyo_kit.infra._redis import RedisEndpoint, connect, unavailable
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+    from contextlib import AbstractContextManager
 
+_BACKEND = "redis queue"
 _PARTS = ("visible", "payload", "attempts", "token", "keyof", "keys", "dead", "error", "seq")
 
 
@@ -39,6 +41,14 @@ class RedisQueue:
     Redis server's clock, so workers on different machines agree on visibility timeouts. A
     reserved item stays in Redis until it is acked: if its worker dies, the item becomes
     visible again when the timeout ends. Keys share the hash tag ``{prefix:name}``.
+
+    When Redis is unreachable (refused or dropped connection, no reply within 5 s, any Redis
+    error), every operation raises :class:`~klaviyo_kit.errors.BackendUnavailableError` with the
+    ``redis`` error chained, at once or after that bounded wait. An enqueue that was refused
+    added nothing; one whose reply timed out may have been applied, so enqueue again with the
+    same ``key`` to be sure of one item. The message names the server as ``host:port/db``, never
+    the password. The URL's ``socket_timeout`` and ``socket_connect_timeout`` query parameters
+    set other waits.
 
     Args:
         url: The Redis URL.
@@ -74,6 +84,7 @@ class RedisQueue:
         """Connect lazily to ``url``."""
         check_queue_args(max_size, block_timeout, max_attempts)
         self._client = connect(url)
+        self._endpoint = RedisEndpoint(url, self._client)
         self._keys = [f"{{{prefix}:{name}}}:{part}" for part in _PARTS]
         self._max_size = max_size
         self._block_timeout = block_timeout
@@ -95,6 +106,9 @@ class RedisQueue:
     def _run(self, script: Any, *args: object) -> Any:
         return script(keys=self._keys, args=list(args))
 
+    def _unavailable(self) -> AbstractContextManager[None]:
+        return unavailable(_BACKEND, self._endpoint)
+
     @property
     def max_attempts(self) -> int:
         """Reservations after which a failing item becomes a dead letter."""
@@ -105,17 +119,22 @@ class RedisQueue:
 
         Raises:
             klaviyo_kit.errors.QueueFullError: If the queue stays full.
+            klaviyo_kit.errors.BackendUnavailableError: If Redis is unavailable; the item was
+                not added (unless Redis applied it and only the reply timed out).
             TypeError: If ``payload`` is not JSON data.
         """
         text = dumps(payload)
         deadline = self._clock() + (self._block_timeout or 0.0)
-        while True:
-            found = self._run(self._enqueue, "", text, key or "", _ms(delay), self._max_size or 0)
-            if found is not None:
-                return str(found)
-            if self._clock() >= deadline:
-                raise queue_full(self._max_size or 0, self._block_timeout)
-            self._sleep(self._poll)
+        with self._unavailable():
+            while True:
+                found = self._run(
+                    self._enqueue, "", text, key or "", _ms(delay), self._max_size or 0
+                )
+                if found is not None:
+                    return str(found)
+                if self._clock() >= deadline:
+                    raise queue_full(self._max_size or 0, self._block_timeout)
+                self._sleep(self._poll)
 
     def reserve(
         self, *, visibility_timeout: float, max_items: int = 1, wait: float = 0
@@ -123,28 +142,40 @@ class RedisQueue:
         """Take up to ``max_items`` visible items for ``visibility_timeout`` seconds.
 
         Raises:
+            klaviyo_kit.errors.BackendUnavailableError: If Redis is unavailable (also while
+                waiting for an item).
             ValueError: If an argument is out of range.
         """
         check_reserve_args(visibility_timeout, max_items, wait)
         deadline = self._clock() + wait
         token = uuid.uuid4().hex
-        while True:
-            rows = self._run(
-                self._reserve, max(_ms(visibility_timeout), 1), max_items, self._max_attempts, token
-            )
-            if rows or self._clock() >= deadline:
-                return [
-                    Reserved(
-                        str(item_id), f"{item_id}.{tok}", loads(payload), int(n), str(key) or None
-                    )
-                    for item_id, tok, n, payload, key in rows
-                ]
-            self._sleep(self._poll)
+        timeout_ms = max(_ms(visibility_timeout), 1)
+        with self._unavailable():
+            while True:
+                rows = self._run(self._reserve, timeout_ms, max_items, self._max_attempts, token)
+                if rows or self._clock() >= deadline:
+                    return [
+                        Reserved(
+                            str(item_id),
+                            f"{item_id}.{tok}",
+                            loads(payload),
+                            int(n),
+                            str(key) or None,
+                        )
+                        for item_id, tok, n, payload, key in rows
+                    ]
+                self._sleep(self._poll)
 
     def ack(self, receipt: str) -> bool:
-        """Finish a reserved item; ``False`` if the receipt is stale."""
+        """Finish a reserved item; ``False`` if the receipt is stale.
+
+        Raises:
+            klaviyo_kit.errors.BackendUnavailableError: If Redis is unavailable; the item
+                stays reserved and comes back when its visibility timeout ends.
+        """
         item_id, token = split_receipt(receipt)
-        return bool(self._run(self._ack, item_id, token))
+        with self._unavailable():
+            return bool(self._run(self._ack, item_id, token))
 
     def nack(
         self, receipt: str, *, error: str, retry_in: float | None = None, dead: bool = False
@@ -152,36 +183,50 @@ class RedisQueue:
         """Report a failure: retry later, or dead-letter the item (now if ``dead``).
 
         Raises:
+            klaviyo_kit.errors.BackendUnavailableError: If Redis is unavailable; the item
+                stays reserved and comes back when its visibility timeout ends.
             ValueError: If both ``retry_in`` and ``dead`` are given.
         """
         check_nack_args(retry_in, dead)
         item_id, token = split_receipt(receipt)
-        if retry_in is None and not dead:
-            attempts = self._client.hget(self._keys[2], item_id)
-            retry_in = retry_delay_for(self._retry_delay, int(str(attempts or 0)))
-        limit = 0 if dead else self._max_attempts  # NACK buries once attempts >= limit
-        done = self._run(self._nack, item_id, token, error, _ms(retry_in or 0), limit)
+        with self._unavailable():
+            if retry_in is None and not dead:
+                attempts = self._client.hget(self._keys[2], item_id)
+                retry_in = retry_delay_for(self._retry_delay, int(str(attempts or 0)))
+            limit = 0 if dead else self._max_attempts  # NACK buries once attempts >= limit
+            done = self._run(self._nack, item_id, token, error, _ms(retry_in or 0), limit)
         return bool(done)
 
     def release(self, receipt: str, *, delay: float = 0) -> bool:
-        """Hand a reserved item back after ``delay`` s without using an attempt."""
+        """Hand a reserved item back after ``delay`` s without using an attempt.
+
+        Raises:
+            klaviyo_kit.errors.BackendUnavailableError: If Redis is unavailable; the item
+                stays reserved and comes back when its visibility timeout ends.
+        """
         item_id, token = split_receipt(receipt)
-        return bool(self._run(self._release, item_id, token, _ms(max(delay, 0.0))))
+        with self._unavailable():
+            return bool(self._run(self._release, item_id, token, _ms(max(delay, 0.0))))
 
     def dead_letters(self) -> list[DeadLetter]:
-        """Return the dead letters, oldest first."""
-        dead: list[tuple[str, float]] = self._client.zrange(  # type: ignore[assignment]
-            self._keys[6], 0, -1, withscores=True
-        )
-        if not dead:
-            return []
-        pipe = self._client.pipeline(transaction=False)
-        for item_id, _ in dead:
-            pipe.hget(self._keys[1], item_id)
-            pipe.hget(self._keys[2], item_id)
-            pipe.hget(self._keys[7], item_id)
-            pipe.hget(self._keys[4], item_id)
-        values = pipe.execute()
+        """Return the dead letters, oldest first.
+
+        Raises:
+            klaviyo_kit.errors.BackendUnavailableError: If Redis is unavailable.
+        """
+        with self._unavailable():
+            dead: list[tuple[str, float]] = self._client.zrange(  # type: ignore[assignment]
+                self._keys[6], 0, -1, withscores=True
+            )
+            if not dead:
+                return []
+            pipe = self._client.pipeline(transaction=False)
+            for item_id, _ in dead:
+                pipe.hget(self._keys[1], item_id)
+                pipe.hget(self._keys[2], item_id)
+                pipe.hget(self._keys[7], item_id)
+                pipe.hget(self._keys[4], item_id)
+            values = pipe.execute()
         out: list[DeadLetter] = []
         for n, (item_id, failed_ms) in enumerate(dead):
             payload, attempts, error, key = values[4 * n : 4 * n + 4]
@@ -194,20 +239,37 @@ class RedisQueue:
         return out
 
     def replay_dead_letters(self, ids: Sequence[str] | None = None) -> int:
-        """Queue dead letters again with zero attempts; return how many."""
+        """Queue dead letters again with zero attempts; return how many.
+
+        Raises:
+            klaviyo_kit.errors.BackendUnavailableError: If Redis is unavailable; nothing was
+                replayed.
+        """
         if ids is not None and not ids:
             return 0
-        return int(self._run(self._replay, *(ids or ())))
+        with self._unavailable():
+            return int(self._run(self._replay, *(ids or ())))
 
     def purge_dead_letters(self, ids: Sequence[str] | None = None) -> int:
-        """Delete dead letters for good; return how many."""
+        """Delete dead letters for good; return how many.
+
+        Raises:
+            klaviyo_kit.errors.BackendUnavailableError: If Redis is unavailable; nothing was
+                purged.
+        """
         if ids is not None and not ids:
             return 0
-        return int(self._run(self._purge, *(ids or ())))
+        with self._unavailable():
+            return int(self._run(self._purge, *(ids or ())))
 
     def size(self) -> int:
-        """Return how many items are pending (waiting, delayed or reserved)."""
-        return int(self._client.zcard(self._keys[0]))
+        """Return how many items are pending (waiting, delayed or reserved).
+
+        Raises:
+            klaviyo_kit.errors.BackendUnavailableError: If Redis is unavailable.
+        """
+        with self._unavailable():
+            return int(self._client.zcard(self._keys[0]))
 
     def close(self) -> None:
         """Close the Redis connection pool."""

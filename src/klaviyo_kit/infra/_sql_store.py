@@ -5,8 +5,10 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from klaviyo_kit.errors import BackendUnavailableError
 from klaviyo_kit.infra._clock import from_micros, seconds_to_micros, to_micros
 from klaviyo_kit.infra._sql_schema import (
     Tables,
@@ -20,11 +22,12 @@ from klaviyo_kit.infra._store import AuditEntry, RecordSync, audit_detail_text, 
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
-    from contextlib import AbstractContextManager
     from datetime import datetime
 
+_BACKEND = "sql store"
 _SWEEP_EVERY = 1000
 _BUSY_TIMEOUT_S = 30.0
+_CONNECT_TIMEOUT_S = 10
 
 
 def _engine_for(url: str) -> sa.Engine:
@@ -41,7 +44,22 @@ def _engine_for(url: str) -> sa.Engine:
     if parsed.get_backend_name() != "postgresql":
         msg = f"SQLStateStore supports sqlite and postgresql URLs, not {parsed.drivername!r}"
         raise ValueError(msg)
-    return sa.create_engine(parsed, pool_pre_ping=True)
+    options = {} if "connect_timeout" in parsed.query else {"connect_timeout": _CONNECT_TIMEOUT_S}
+    return sa.create_engine(parsed, pool_pre_ping=True, connect_args=options)
+
+
+def _is_outage(exc: sa.exc.SQLAlchemyError) -> bool:
+    """Tell a database that cannot be reached or used now from a mistake in a statement.
+
+    Operational and interface errors (refused, dropped or timed-out connections, a locked
+    SQLite file, a server shutting down), invalidated connections and pool timeouts are
+    outages; integrity, programming and data errors are not.
+    """
+    if isinstance(exc, sa.exc.DBAPIError):
+        return exc.connection_invalidated or isinstance(
+            exc, (sa.exc.OperationalError, sa.exc.InterfaceError)
+        )
+    return isinstance(exc, (sa.exc.DisconnectionError, sa.exc.TimeoutError))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
@@ -58,6 +76,13 @@ class SQLStateStore:
     single atomic statement, so threads and processes may share one database. Put your own
     tables on :attr:`metadata` and call :meth:`ensure_schema` to create them beside ours.
 
+    When the database cannot be reached or used (refused, dropped or timed-out connections, a
+    SQLite file locked past its 30 s busy timeout), every operation raises
+    :class:`~klaviyo_kit.errors.BackendUnavailableError` with the SQLAlchemy error chained, at
+    once or after a bounded wait (PostgreSQL connects time out after 10 s unless the URL sets
+    ``connect_timeout``). The message shows the URL without its password. Other database errors
+    (a bug in a statement, a violated constraint) are raised unchanged.
+
     Args:
         url: A SQLAlchemy URL. ``postgresql://`` means ``postgresql+psycopg://`` (the
             ``postgres`` extra).
@@ -72,6 +97,9 @@ class SQLStateStore:
         ValueError: If the URL's database is neither SQLite nor PostgreSQL, or the prefix is
             not a plain lowercase identifier.
         ImportError: If SQLAlchemy (or the database driver) is not installed.
+
+    Every operation also raises :class:`~klaviyo_kit.errors.BackendUnavailableError` when the
+    database is unavailable.
 
     Example:
         >>> store = SQLStateStore("sqlite:///:memory:")
@@ -106,19 +134,48 @@ class SQLStateStore:
         """Create or migrate the tables now, including any you added to :attr:`metadata`.
 
         Raises:
+            klaviyo_kit.errors.BackendUnavailableError: If the database is unavailable.
             RuntimeError: If the database was migrated by a newer klaviyo-kit.
         """
-        with self._ready_lock:
-            ensure_schema(self.engine, self.metadata, self._tables)
-            self._ready = True
+        with self._unavailable(), self._ready_lock:
+            self._create_schema()
 
-    def _begin(self) -> AbstractContextManager[sa.Connection]:
-        if not self._ready:
-            with self._ready_lock:
-                if not self._ready:
-                    ensure_schema(self.engine, self.metadata, self._tables)
-                    self._ready = True
-        return self.engine.begin()
+    def _create_schema(self) -> None:
+        """Create the tables (the caller holds ``_ready_lock``)."""
+        # One connection first: a database that is down fails once, not once per schema retry.
+        with self.engine.connect():
+            pass
+        ensure_schema(self.engine, self.metadata, self._tables)
+        self._ready = True
+
+    @contextmanager
+    def _unavailable(self) -> Iterator[None]:
+        """Turn a database outage inside the block into :class:`BackendUnavailableError`."""
+        try:
+            yield
+        except sa.exc.SQLAlchemyError as exc:
+            if not _is_outage(exc):
+                raise
+            raise BackendUnavailableError(_BACKEND, self._describe(exc)) from exc
+
+    def _describe(self, exc: sa.exc.SQLAlchemyError) -> str:
+        """Return the URL without its password and the driver's first line of error."""
+        url = self.engine.url
+        cause = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
+        lines = str(cause).strip().splitlines() or [""]
+        text = f"{url.render_as_string(hide_password=True)}: {type(cause).__name__}: {lines[0]}"
+        return text.replace(url.password, "***") if url.password else text
+
+    @contextmanager
+    def _begin(self) -> Iterator[sa.Connection]:
+        """Open a transaction (creating the tables on first use); map outages inside it."""
+        with self._unavailable():
+            if not self._ready:
+                with self._ready_lock:
+                    if not self._ready:
+                        self._create_schema()
+            with self.engine.begin() as conn:
+                yield conn
 
     def _insert(self, table: sa.Table, values: Mapping[str, object]) -> Any:
         if self._dialect == "postgresql":
@@ -126,7 +183,11 @@ class SQLStateStore:
         return sqlite.insert(table).values(dict(values))
 
     def get_cursor(self, name: str) -> str | None:
-        """Return the opaque sync cursor saved under ``name``, or ``None``."""
+        """Return the opaque sync cursor saved under ``name``, or ``None``.
+
+        Raises:
+            klaviyo_kit.errors.BackendUnavailableError: If the database is unavailable.
+        """
         table = self._tables.cursors
         with self._begin() as conn:
             query = sa.select(table.c.value).where(table.c.name == name)
@@ -134,7 +195,11 @@ class SQLStateStore:
         return value
 
     def set_cursor(self, name: str, value: str) -> None:
-        """Save the sync cursor ``value`` under ``name``, replacing any previous one."""
+        """Save the sync cursor ``value`` under ``name``, replacing any previous one.
+
+        Raises:
+            klaviyo_kit.errors.BackendUnavailableError: If the database is unavailable.
+        """
         stmt = self._insert(self._tables.cursors, {"name": name, "value": value})
         stmt = stmt.on_conflict_do_update(
             index_elements=["name"], set_={"value": stmt.excluded.value}
@@ -143,7 +208,11 @@ class SQLStateStore:
             conn.execute(stmt)
 
     def get_watermark(self, name: str) -> datetime | None:
-        """Return the watermark saved under ``name``, or ``None``."""
+        """Return the watermark saved under ``name``, or ``None``.
+
+        Raises:
+            klaviyo_kit.errors.BackendUnavailableError: If the database is unavailable.
+        """
         table = self._tables.watermarks
         with self._begin() as conn:
             query = sa.select(table.c.value).where(table.c.name == name)
@@ -154,6 +223,7 @@ class SQLStateStore:
         """Move the watermark forward to ``value`` (never backwards); return the stored value.
 
         Raises:
+            klaviyo_kit.errors.BackendUnavailableError: If the database is unavailable.
             ValueError: If ``value`` is naive.
         """
         table = self._tables.watermarks
@@ -171,7 +241,11 @@ class SQLStateStore:
         return from_micros(stored)
 
     def get_record_sync(self, kind: str, record_id: str) -> RecordSync | None:
-        """Return the last stored sync of a record, or ``None``."""
+        """Return the last stored sync of a record, or ``None``.
+
+        Raises:
+            klaviyo_kit.errors.BackendUnavailableError: If the database is unavailable.
+        """
         table = self._tables.records
         query = sa.select(table.c.updated_at, table.c.source).where(
             table.c.kind == kind, table.c.record_id == record_id
@@ -186,6 +260,7 @@ class SQLStateStore:
         """Store the version if newer than the stored one; return whether it was stored.
 
         Raises:
+            klaviyo_kit.errors.BackendUnavailableError: If the database is unavailable.
             ValueError: If ``updated_at`` is naive.
         """
         table = self._tables.records
@@ -205,6 +280,7 @@ class SQLStateStore:
         """Claim ``key`` for ``ttl`` seconds; ``False`` if it is already claimed.
 
         Raises:
+            klaviyo_kit.errors.BackendUnavailableError: If the database is unavailable.
             ValueError: If ``ttl`` is not positive.
         """
         if ttl <= 0:
@@ -217,21 +293,28 @@ class SQLStateStore:
             set_={"expires_at": stmt.excluded.expires_at},
             where=table.c.expires_at <= now,
         ).returning(table.c.key)
-        with self._begin() as conn:
-            claimed = conn.execute(stmt).first() is not None
-        if next(self._claims) % _SWEEP_EVERY == 0:
-            with self._begin() as conn:
+        sweep = next(self._claims) % _SWEEP_EVERY == 0
+        with self._begin() as conn:  # one transaction: an outage cannot split claim and sweep
+            if sweep:
                 conn.execute(sa.delete(table).where(table.c.expires_at <= now))
-        return claimed
+            return conn.execute(stmt).first() is not None
 
     def release_delivery(self, key: str) -> None:
-        """Forget the claim on ``key`` so that the delivery can be processed again."""
+        """Forget the claim on ``key`` so that the delivery can be processed again.
+
+        Raises:
+            klaviyo_kit.errors.BackendUnavailableError: If the database is unavailable.
+        """
         table = self._tables.deliveries
         with self._begin() as conn:
             conn.execute(sa.delete(table).where(table.c.key == key))
 
     def append_audit(self, entry: AuditEntry) -> None:
-        """Append ``entry`` to the audit log."""
+        """Append ``entry`` to the audit log.
+
+        Raises:
+            klaviyo_kit.errors.BackendUnavailableError: If the database is unavailable.
+        """
         values = {
             "at": to_micros(entry.at),
             "direction": entry.direction,
@@ -248,6 +331,7 @@ class SQLStateStore:
         """Yield audit entries at or after ``since``, oldest first, at most ``limit`` of them.
 
         Raises:
+            klaviyo_kit.errors.BackendUnavailableError: If the database is unavailable.
             ValueError: If ``since`` is naive or ``limit`` is negative.
         """
         if limit is not None and limit < 0:

@@ -3,6 +3,10 @@
 Every backend (:class:`MemoryStateStore`, :class:`SQLStateStore` on SQLite or PostgreSQL) passes
 the same contract test suite, so code written against :class:`StateStore` behaves the same on a
 laptop and in production.
+
+When the database cannot be reached or used, :class:`SQLStateStore` raises
+:class:`~klaviyo_kit.errors.BackendUnavailableError` (the driver's error chained), never a
+SQLAlchemy or driver exception of its own; mistakes in a statement stay what they are.
 """
 
 from __future__ import annotations
