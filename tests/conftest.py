@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 import pytest
+
+# tests/_redis_server.py is shared by the suites (tests has no __init__): import it from the checkout.
+ROOT = str(Path(__file__).resolve().parents[1])
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from tests._redis_server import redis_server  # noqa: E402 - needs ROOT on sys.path
+
+__all__ = ["redis_server"]  # a fixture: pytest finds it here, so every suite can request it
 
 _CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 

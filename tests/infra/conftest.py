@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 import os
-import sys
 import uuid
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-# tests/_redis_server.py is shared by the suites (tests has no __init__): import it from the checkout.
-ROOT = str(Path(__file__).resolve().parents[2])
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
-
-from tests._redis_server import redis_server  # noqa: E402 - needs ROOT on sys.path
-
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
-
-__all__ = ["redis_server"]  # a fixture: pytest finds it here, so every infra test can request it
 
 REDIS_URL = os.environ.get("KLAVIYO_KIT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 POSTGRES_URL = os.environ.get(

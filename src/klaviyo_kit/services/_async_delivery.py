@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Final, TypeVar
 
 import anyio.to_thread
 
+from klaviyo_kit.errors import BackendUnavailableError
 from klaviyo_kit.infra import MemoryQueue
 from klaviyo_kit.services._delivery import (
     POLL,
@@ -118,11 +119,15 @@ class AsyncDeliveryWorker:
                 if delay := self._triage.take_pause():
                     await self._pause(delay)
                     continue
-                ready, bad = screen(await self._collect())
+                batch = await self._collect()
+                self._triage.backend_up()
+                ready, bad = screen(batch)
                 if bad is not None:
                     self._count(**await self._calls(settle, self._queue, bad))
                 if ready:
                     await self._deliver(ready)
+            except BackendUnavailableError as exc:  # the queue's server is down: wait
+                self._triage.backend_down(exc)
             except Exception:  # noqa: BLE001 - the task must outlive a broken queue
                 _log.exception("event sender: unexpected error; retrying")
                 await self._pause(_ERROR_PAUSE)

@@ -13,7 +13,7 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from klaviyo_kit.errors import QueueFullError
+from klaviyo_kit.errors import BackendUnavailableError, QueueFullError
 from klaviyo_kit.infra import MemoryQueue
 from klaviyo_kit.services._async_delivery import AsyncDeliveryWorker, QueueCalls
 from klaviyo_kit.services._delivery import POLL
@@ -227,12 +227,17 @@ class AsyncEventSender:
         """Flush (up to ``timeout`` s, default ``close_timeout``), stop the task; idempotent.
 
         Events still queued stay in a durable queue for the next sender; with the default
-        in-memory queue they are lost and a warning says how many.
+        in-memory queue they are lost and a warning says how many. If the queue's server is
+        unreachable, a warning says so instead of an error.
         """
         if self._closed:
             return
         self._closed = True
-        drained = await self.flush(timeout)
+        try:
+            drained = await self.flush(timeout)
+        except BackendUnavailableError as exc:
+            _log.warning("event sender closed without draining its queue: %s", exc)
+            drained = True  # nothing more can be said about the queue
         self._worker.stop.set()
         self._worker.wake.set()
         try:

@@ -32,6 +32,7 @@ from pydantic import ValidationError
 
 from klaviyo_kit.errors import (
     APIError,
+    BackendUnavailableError,
     CircuitOpenError,
     InvalidInputError,
     KlaviyoError,
@@ -155,11 +156,30 @@ class Triage:
         """Start with Klaviyo assumed up."""
         self._pacer = pacer
         self._failures = 0  # transient failures since the last success (0: Klaviyo is up)
+        self._backend_failures = 0  # queue server failures since it last answered
         self._resume_at = 0.0
 
     def succeeded(self) -> None:
         """Note a delivered request: Klaviyo is up again."""
         self._failures = 0
+
+    def backend_up(self) -> None:
+        """Note that the queue's server answered; log the recovery after an outage."""
+        if self._backend_failures:
+            _log.warning("event sender: the queue is reachable again")
+            self._backend_failures = 0
+
+    def backend_down(self, exc: BackendUnavailableError) -> None:
+        """Note that the queue's server failed: warn once per outage, back off before retrying.
+
+        Nothing is lost: what the worker had reserved becomes visible again after the
+        visibility timeout, and ``track`` raises the same error to its callers meanwhile.
+        """
+        if self._backend_failures == 0:
+            _log.warning("event sender: %s; retrying with backoff", exc)
+        self._backend_failures += 1
+        delay = min(MAX_PAUSE, 2.0 ** (self._backend_failures - 1))
+        self._resume_at = max(self._resume_at, delay)
 
     def take_pause(self) -> float:
         """Seconds the worker should pause before it reserves again (``0.0``: none), once."""
@@ -262,11 +282,15 @@ class DeliveryWorker:
                 if delay := self._triage.take_pause():
                     self._pause(delay)
                     continue
-                ready, bad = screen(self._collect())
+                batch = self._collect()
+                self._triage.backend_up()
+                ready, bad = screen(batch)
                 if bad is not None:
                     self._count(**settle(self._queue, bad))
                 if ready:
                     self._deliver(ready)
+            except BackendUnavailableError as exc:  # the queue's server is down: wait
+                self._triage.backend_down(exc)
             except Exception:  # noqa: BLE001 - the thread must outlive a broken queue
                 _log.exception("event sender: unexpected error; retrying")
                 self.stop.wait(1.0)

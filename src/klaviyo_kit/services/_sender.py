@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Final
 
+from klaviyo_kit.errors import BackendUnavailableError
 from klaviyo_kit.infra import MemoryQueue
 from klaviyo_kit.operations import Limits, operation_limits
 from klaviyo_kit.services._delivery import POLL, DeliveryWorker
@@ -307,13 +308,18 @@ class EventSender:
         """Flush (up to ``timeout`` s, default ``close_timeout``), stop the thread; idempotent.
 
         Events still queued stay in a durable queue for the next sender; with the default
-        in-memory queue they are lost and a warning says how many.
+        in-memory queue they are lost and a warning says how many. If the queue's server is
+        unreachable, a warning says so (nothing is raised: this also runs at exit).
         """
         if self._closed:
             return
         self._closed = True
         atexit.unregister(self.close)
-        drained = self.flush(timeout)
+        try:
+            drained = self.flush(timeout)
+        except BackendUnavailableError as exc:  # at exit too: a warning, never a traceback
+            _log.warning("event sender closed without draining its queue: %s", exc)
+            drained = True  # nothing more can be said about the queue
         self._worker.stop.set()
         self._thread.join(timeout=self._visibility)
         if not drained:
