@@ -1,7 +1,11 @@
 """Typed settings for klaviyo-kit, read from ``KLAVIYO_*`` environment variables.
 
 Explicit keyword arguments beat the environment, the environment beats a ``.env`` file. Secrets are
-:class:`pydantic.SecretStr`, masked in every repr and log line.
+:class:`pydantic.SecretStr`, masked in every repr and log line; URL settings (``redis_url``,
+``base_url``) stay plain strings for the code that connects, but their credentials are masked in
+``repr``/``str``, ``model_dump()``/``model_dump_json()`` and error messages
+(``redis://:***@host:6379/0``). A dump is for showing settings: copy them with
+``model_copy(update=...)``, not by validating a dump again.
 
 Names are checked. An unknown keyword argument is refused; a ``KLAVIYO_*`` variable that sets
 nothing is reported with :class:`UnknownSettingWarning`; both name the closest real setting. A bad
@@ -42,6 +46,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from klaviyo_kit import _config_sources
+from klaviyo_kit._config_urls import MaskedUrl, is_masked, mask_url
 from klaviyo_kit.errors import ConfigurationError
 from klaviyo_kit.operations import SDK_REVISION, Limits
 
@@ -76,15 +81,6 @@ class Environment(str, Enum):
     PRODUCTION = "production"
 
 
-def _masked_url(url: str) -> str:
-    """Return ``url`` with its password replaced by ``***`` (for reprs and log lines)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return parts._replace(netloc=f"{parts.username or ''}:***@{host}").geturl()
-
-
 class UnknownSettingWarning(UserWarning):
     """A ``KLAVIYO_*`` environment variable (or ``.env`` entry) that sets nothing was ignored.
 
@@ -106,7 +102,7 @@ def _check_redis_url(value: str) -> str:
     return value
 
 
-_RedisUrl = Annotated[str, AfterValidator(_check_redis_url)]
+_RedisUrl = Annotated[MaskedUrl, AfterValidator(_check_redis_url)]
 
 
 class _SettingsModel(BaseModel):
@@ -120,10 +116,12 @@ class _SettingsModel(BaseModel):
         return _config_sources.validate(cls, data, handler)
 
     def __repr_args__(self) -> Iterator[tuple[str | None, object]]:
-        """Yield the fields for ``repr``, masking the password of ``redis_url``."""
+        """Yield the fields for ``repr``, with the credentials of URL settings masked."""
+        fields = type(self).model_fields
         for name, value in super().__repr_args__():
-            masked = name == "redis_url" and isinstance(value, str)
-            yield name, _masked_url(value) if masked else value
+            info = fields.get(name) if name is not None else None
+            masked = info is not None and is_masked(info) and isinstance(value, str)
+            yield name, mask_url(value) if masked else value
 
 
 class RateLimitSettings(_SettingsModel):
@@ -132,7 +130,7 @@ class RateLimitSettings(_SettingsModel):
     Attributes:
         enabled: Pace calls proactively (the default). Off means only 429 feedback slows calls.
         backend: ``memory`` (one process) or ``redis`` (all processes share the account budget).
-        redis_url: Redis URL for the ``redis`` backend (its password is masked in ``repr``).
+        redis_url: Redis URL for the ``redis`` backend (its credentials are masked).
         on_unavailable: What the ``redis`` backend does while Redis is unreachable: ``open``
             paces in this process only (calls keep flowing), ``closed`` raises
             ``ConnectError`` (no call goes unpaced).
@@ -180,7 +178,7 @@ class CacheSettings(_SettingsModel):
         ttl: Seconds an entry lives; ``None`` means 300 s in production, 60 s elsewhere.
         max_size: Most entries the in-memory cache holds.
         backend: ``memory`` or ``redis``.
-        redis_url: Redis URL for the ``redis`` backend (its password is masked in ``repr``).
+        redis_url: Redis URL for the ``redis`` backend (its credentials are masked).
     """
 
     enabled: bool | None = None
@@ -274,7 +272,7 @@ class KlaviyoSettings(BaseSettings, _SettingsModel):
         ),
     )
     environment: Environment = Environment.DEVELOPMENT
-    base_url: str = DEFAULT_BASE_URL
+    base_url: MaskedUrl = DEFAULT_BASE_URL
     revision: str = SDK_REVISION
     timeout: Annotated[float, Field(gt=0)] = 30.0
     connect_timeout: Annotated[float, Field(gt=0)] = 10.0
@@ -357,7 +355,7 @@ class KlaviyoSettings(BaseSettings, _SettingsModel):
     @classmethod
     def _check_base_url(cls, value: str) -> str:
         if not value.startswith(("https://", "http://")):
-            msg = f"must be an http(s) URL, got {value!r}"
+            msg = f"must be an http(s) URL, got {mask_url(value)!r}"
             raise ValueError(msg)
         return value.rstrip("/")
 
