@@ -300,6 +300,15 @@ def test_the_field_name_and_every_alias_are_accepted_as_arguments(name):
     assert secret.get_secret_value() == "whsecret-0123456789"
 
 
+def test_an_unprefixed_webhook_secret_of_another_tool_is_not_read(monkeypatch):
+    monkeypatch.setenv("WEBHOOK_SECRET", "someone-elses-secret")
+    assert KlaviyoSettings().webhook_secret is None
+    monkeypatch.setenv("KLAVIYO_WEBHOOK_SECRET", "whsecret-0123456789")
+    secret = KlaviyoSettings().webhook_secret
+    assert secret is not None
+    assert secret.get_secret_value() == "whsecret-0123456789"
+
+
 @pytest.mark.parametrize(
     ("variable", "closest"),
     [

@@ -267,9 +267,10 @@ class KlaviyoSettings(BaseSettings, _SettingsModel):
     public_key: str | None = None
     webhook_secret: SecretStr | None = Field(
         default=None,
-        validation_alias=AliasChoices(
-            "webhook_secret", "KLAVIYO_WEBHOOK_SIGNING_SECRET", "KLAVIYO_WEBHOOK_SECRET"
-        ),
+        # Only the prefixed names: an alias is read from the environment as it stands, so a bare
+        # ``webhook_secret`` here would take another tool's WEBHOOK_SECRET (the keyword argument
+        # works through ``populate_by_name``).
+        validation_alias=AliasChoices("KLAVIYO_WEBHOOK_SIGNING_SECRET", "KLAVIYO_WEBHOOK_SECRET"),
     )
     environment: Environment = Environment.DEVELOPMENT
     base_url: MaskedUrl = DEFAULT_BASE_URL
