@@ -8,7 +8,7 @@ import logging
 import pytest
 from pydantic import BaseModel
 
-from klaviyo_kit import KlaviyoSettings
+from klaviyo_kit import KlaviyoClient, KlaviyoSettings
 from klaviyo_kit._config_urls import is_masked, mask_url
 from klaviyo_kit.config import CacheSettings, RateLimitSettings
 from klaviyo_kit.errors import ConfigurationError
@@ -161,3 +161,13 @@ def test_every_url_setting_is_masked():
 )
 def test_mask_url(url, shown):
     assert mask_url(url) == shown
+
+
+def test_the_client_and_session_reprs_mask_the_base_url_credentials():
+    settings = KlaviyoSettings(
+        private_key="pk_" + "m" * 34, base_url="https://proxy-user:hunter2@proxy.example.com"
+    )
+    with KlaviyoClient(settings) as client:
+        shown = repr(client) + repr(client._session)
+    assert "hunter2" not in shown
+    assert "proxy.example.com" in shown

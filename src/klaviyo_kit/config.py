@@ -64,6 +64,7 @@ __all__ = [
     "KlaviyoSettings",
     "RateLimitSettings",
     "RetrySettings",
+    "UnknownSettingWarning",
 ]
 
 DEFAULT_BASE_URL: Final = "https://a.klaviyo.com"

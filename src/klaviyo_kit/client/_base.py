@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from enum import Enum
 from typing import TYPE_CHECKING, TypeVar, cast
 
+from klaviyo_kit._config_urls import mask_url
 from klaviyo_kit.client._resilience import build_resilience
 from klaviyo_kit.config import KlaviyoSettings
 from klaviyo_kit.infra import build_cache
@@ -147,6 +148,7 @@ class BaseClient:
         """Describe the client; never shows a key."""
         s = self.settings
         return (
-            f"{type(self).__name__}(environment={s.environment.value!r}, base_url={s.base_url!r}, "
+            f"{type(self).__name__}(environment={s.environment.value!r}, "
+            f"base_url={mask_url(s.base_url)!r}, "
             f"revision={s.revision!r}, state={self._state.value!r})"
         )

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Final
 
 import httpx
 
+from klaviyo_kit._config_urls import mask_url
 from klaviyo_kit._version import __version__
 from klaviyo_kit.sdk._apis import GROUPS, operation_for
 from klaviyo_kit.sdk._transport import HttpxRestClient
@@ -137,4 +138,5 @@ class SdkSession:
     def __repr__(self) -> str:
         """Describe the session without its key."""
         built = "built" if self._api is not None else "not built"
-        return f"<SdkSession {self._settings.base_url} revision={self._settings.revision} {built}>"
+        url = mask_url(self._settings.base_url)
+        return f"<SdkSession {url} revision={self._settings.revision} {built}>"
