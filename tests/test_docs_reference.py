@@ -16,6 +16,7 @@ PACKAGES = [
     "klaviyo_kit.errors",
     "klaviyo_kit.health",
     "klaviyo_kit.infra",
+    "klaviyo_kit.jobs",
     "klaviyo_kit.operations",
     "klaviyo_kit.resilience",
     "klaviyo_kit.sandbox",
