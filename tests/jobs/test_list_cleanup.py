@@ -225,6 +225,21 @@ def test_unsubscribe_takes_them_off_the_list(seeded):
     assert seeded.job(action="unsubscribe", dry_run=False).run().counts["members"] == 18
 
 
+def test_unsubscribe_spares_who_left_the_list_since_the_scan(seeded):
+    polls = iter([False, True])  # scan the one page, then stop before the first batch
+    first = seeded.job(action="unsubscribe", dry_run=False).run(should_stop=lambda: next(polls))
+    assert not first.complete
+    assert first.counts["acted"] == 0
+    left = seeded.old[18]
+    seeded.client.lists.remove_profiles(seeded.list_id, [left])
+    second = seeded.job(action="unsubscribe", dry_run=False).run()
+    assert second.ok
+    assert (second.counts["acted"], second.counts["skipped"]) == (3, 1)
+    consent = seeded.sandbox.account.profiles[left].extra.get("subscriptions", {})
+    assert consent.get("email") != "UNSUBSCRIBED"  # never unsubscribed globally
+    assert {a.subject for a in seeded.store.iter_audit()} == seeded.unengaged - {left}
+
+
 def test_the_scan_strategy_finds_the_same_profiles_in_fewer_requests(seeded):
     source = KlaviyoEngagementSource(seeded.client, strategy="scan")
     job = seeded.job(source=source)
@@ -345,3 +360,15 @@ def test_the_sql_source_refuses_unknown_metrics_and_a_missing_table(seeded, sql_
     assert "JobError" in report.errors[0]
     assert "webhook_engagement does not exist" in report.errors[0]
     assert report.counts["acted"] == 0
+
+
+def test_a_checkpoint_older_than_a_day_starts_a_new_pass(seeded):
+    polls = iter([False, True])
+    assert not seeded.job(dry_run=False).run(should_stop=lambda: next(polls)).complete
+    seeded.clock.at = NOW + timedelta(days=2)
+    job = seeded.job()  # a dry run is another pass too: its own checkpoint
+    assert job.run().ok
+    later = seeded.job(dry_run=False)
+    assert later.run().ok
+    assert later.last_plan is not None
+    assert later.last_plan.as_of == NOW + timedelta(days=2)

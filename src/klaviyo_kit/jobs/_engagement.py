@@ -23,7 +23,6 @@ __all__ = [
     "DEFAULT_ENGAGEMENT_METRICS",
     "EngagementFunction",
     "EngagementSource",
-    "FunctionSource",
     "KlaviyoEngagementSource",
     "ScanStrategy",
 ]
@@ -129,6 +128,8 @@ class KlaviyoEngagementSource:
 
     def _scan(self, metric_id: str, since: datetime) -> frozenset[str]:
         key = (metric_id, since.isoformat())
+        if any(stamp != key[1] for _, stamp in self._scanned):  # a new pass: forget the old one
+            self._scanned.clear()
         if key not in self._scanned:
             self._scanned[key] = frozenset(
                 event.profile_id for event in self._events(metric_id, since) if event.profile_id
@@ -149,7 +150,7 @@ class KlaviyoEngagementSource:
                 return
 
 
-class FunctionSource:
+class _FunctionSource:
     """Adapt a function ``(profile_ids, metrics, since) -> ids`` to :class:`EngagementSource`."""
 
     def __init__(self, function: EngagementFunction) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Final, Literal, get_args
 
 from klaviyo_kit.errors import KlaviyoError
@@ -26,11 +26,12 @@ from klaviyo_kit.infra import AuditEntry
 from klaviyo_kit.jobs._engagement import (
     DEFAULT_ENGAGEMENT_METRICS,
     EngagementSource,
-    FunctionSource,
     KlaviyoEngagementSource,
+    _FunctionSource,
 )
 from klaviyo_kit.jobs._job import JobReport, never_stop, utcnow
 from klaviyo_kit.sdk.types import Document, JsonDict, Profile
+from klaviyo_kit.services.filters import any_
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -51,6 +52,8 @@ BATCH_SIZES: Final[dict[str, int]] = {"suppress": 100, "unsubscribe": 100, "remo
 """Klaviyo's per-request limit for each action (KLAVIYO.md, bulk endpoints)."""
 MEMBER_PAGE: Final = 100
 """Klaviyo's largest page of list members."""
+CHECKPOINT_TTL: Final = timedelta(days=1)
+"""A pass left unfinished for longer is started afresh (its markers still skip the acted)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +120,7 @@ def _joined(profile: Profile) -> datetime | None:
     if not isinstance(raw, str):
         return None
     when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    return when if when.tzinfo else when.replace(tzinfo=utcnow().tzinfo)
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
 def _email_marketing(profile: Profile) -> dict[str, JSONValue]:
@@ -256,7 +259,7 @@ class ListCleanupJob:
         elif isinstance(source, EngagementSource):
             self._source = source
         else:
-            self._source = FunctionSource(source)
+            self._source = _FunctionSource(source)
         self.dry_run = dry_run
         self.max_share = max_share
         self.force = force
@@ -346,9 +349,13 @@ class ListCleanupJob:
         text = self._store.get_cursor(self._key)
         if text:
             document = json.loads(text)
-            if isinstance(document, dict) and document.get("fingerprint") == self._fingerprint():
+            if (
+                isinstance(document, dict)
+                and document.get("fingerprint") == self._fingerprint()
+                and now - _iso(document["as_of"]) <= CHECKPOINT_TTL
+            ):
                 return _Checkpoint(document)
-            _log.info("job %s: options changed, starting a new pass", self.name)
+            _log.info("job %s: options changed or checkpoint stale; new pass", self.name)
         return _Checkpoint.fresh(self._fingerprint(), now)
 
     def _save(self, checkpoint: _Checkpoint) -> None:
@@ -459,11 +466,26 @@ class ListCleanupJob:
             if should_stop():
                 return False
             batch = pending[start : start + size]
-            job_ids = self._send(batch)
-            self._record(batch, job_ids)
-            checkpoint.add("acted", len(batch))
+            if self.action == "unsubscribe":
+                batch = self._still_members(batch, checkpoint)
+            if batch:
+                self._record(batch, self._send(batch))
+                checkpoint.add("acted", len(batch))
             self._save(checkpoint)
         return True
+
+    def _still_members(
+        self, batch: list[CleanupTarget], checkpoint: _Checkpoint
+    ) -> list[CleanupTarget]:
+        """Keep the targets still in the list: Klaviyo unsubscribes the others *globally*."""
+        emails = [t.email for t in batch if t.email]
+        page = self._client.sdk.lists.get_profile_ids_for_list(
+            self.list_id, filter=any_("email", emails), page_size=MEMBER_PAGE
+        )
+        present = {p.id for p in Document.parse(page).resources(Profile)}
+        kept = [t for t in batch if t.profile_id in present]
+        checkpoint.add("skipped", len(batch) - len(kept))
+        return kept
 
     def _send(self, batch: Sequence[CleanupTarget]) -> tuple[str, ...]:
         lists = self._client.lists
