@@ -311,6 +311,8 @@ def test_a_stopped_scan_resumes_from_its_cursor_with_the_same_cutoff(seeded):
     assert job.last_plan.as_of == NOW
     assert second.counts["unengaged"] == 94
     assert seeded.recorder.count("GET", f"/api/lists/{seeded.list_id}/profiles") == 2
+    # each job resolves the two metric names once, whatever the number of pages
+    assert seeded.recorder.count("GET", "/api/metrics") == 4
 
 
 def test_a_klaviyo_error_is_reported_not_raised(seeded):

@@ -96,6 +96,7 @@ class KlaviyoEngagementSource:
         self._client = client
         self._strategy = strategy
         self._scanned: dict[tuple[str, str], frozenset[str]] = {}
+        self._metric_ids: dict[str, str] = {}
 
     def engaged(
         self, profile_ids: Collection[str], *, metrics: Sequence[str], since: datetime
@@ -105,7 +106,7 @@ class KlaviyoEngagementSource:
         Raises:
             klaviyo_kit.errors.KlaviyoError: If Klaviyo cannot be read.
         """
-        metric_ids = [m for m in (self._client.metrics.get_id(name) for name in metrics) if m]
+        metric_ids = [m for m in (self._metric_id(name) for name in metrics) if m]
         if not metric_ids or not profile_ids:
             return frozenset()
         if self._strategy == "scan":
@@ -115,6 +116,15 @@ class KlaviyoEngagementSource:
                 found |= self._scan(metric_id, since) & wanted
             return frozenset(found)
         return frozenset(p for p in profile_ids if self._has_event(p, metric_ids, since))
+
+    def _metric_id(self, name: str) -> str | None:
+        """Resolve a metric name once per source; a missing one is asked again next time."""
+        if name not in self._metric_ids:
+            found = self._client.metrics.get_id(name)
+            if found is None:
+                return None
+            self._metric_ids[name] = found
+        return self._metric_ids[name]
 
     def _has_event(self, profile_id: str, metric_ids: Sequence[str], since: datetime) -> bool:
         for metric_id in metric_ids:
