@@ -2,11 +2,78 @@
 
 A job takes a client, a state store and its options; ``run()`` makes one pass and returns a
 :class:`JobReport`. Run it yourself, on a schedule with the in-process runner, or on Celery or
-RQ workers (``klaviyo_kit.jobs.celery``, ``klaviyo_kit.jobs.rq``, behind their extras).
+RQ workers (``klaviyo_kit.jobs.celery``, ``klaviyo_kit.jobs.rq``, behind their extras). Names
+that need SQLAlchemy (the ``sql`` extra) are imported on first use.
 """
 
 from __future__ import annotations
 
-from klaviyo_kit.jobs._job import Job, JobReport, JobStatus, load_status, never_stop, save_status
+import importlib
+from typing import TYPE_CHECKING
 
-__all__ = ["Job", "JobReport", "JobStatus", "load_status", "never_stop", "save_status"]
+from klaviyo_kit.jobs._engagement import (
+    DEFAULT_ENGAGEMENT_METRICS,
+    EngagementFunction,
+    EngagementSource,
+    KlaviyoEngagementSource,
+    ScanStrategy,
+)
+from klaviyo_kit.jobs._job import Job, JobReport, JobStatus, load_status, never_stop, save_status
+from klaviyo_kit.jobs._list_cleanup import (
+    CleanupAction,
+    CleanupPlan,
+    CleanupTarget,
+    ListCleanupJob,
+)
+
+if TYPE_CHECKING:
+    from klaviyo_kit.jobs._engagement_sql import SQLEngagementSource
+
+__all__ = [
+    "DEFAULT_ENGAGEMENT_METRICS",
+    "CleanupAction",
+    "CleanupPlan",
+    "CleanupTarget",
+    "EngagementFunction",
+    "EngagementSource",
+    "Job",
+    "JobReport",
+    "JobStatus",
+    "KlaviyoEngagementSource",
+    "ListCleanupJob",
+    "SQLEngagementSource",
+    "ScanStrategy",
+    "load_status",
+    "never_stop",
+    "save_status",
+]
+
+_LAZY = {"SQLEngagementSource": "klaviyo_kit.jobs._engagement_sql"}
+
+
+def __getattr__(name: str) -> object:
+    """Import the names that need SQLAlchemy on first access."""
+    if name not in _LAZY:
+        msg = f"module {__name__!r} has no attribute {name!r}"
+        raise AttributeError(msg)
+    value: object = getattr(importlib.import_module(_LAZY[name]), name)
+    if isinstance(value, type):
+        value.__module__ = __name__
+    globals()[name] = value
+    return value
+
+
+for _value in (
+    EngagementSource,
+    Job,
+    JobReport,
+    JobStatus,
+    KlaviyoEngagementSource,
+    ListCleanupJob,
+    CleanupPlan,
+    CleanupTarget,
+    load_status,
+    never_stop,
+    save_status,
+):
+    _value.__module__ = __name__
