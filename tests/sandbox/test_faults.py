@@ -122,3 +122,13 @@ def test_a_lost_answer_stores_the_request_then_drops_the_connection():
 def test_impossible_plans_are_rejected(kwargs):
     with pytest.raises(ValueError, match=r"fault|latency"):
         FaultPlan(**kwargs)
+
+
+def test_closing_the_server_drops_kept_alive_connections_too():
+    sandbox = Sandbox(rate_limits=False)
+    server = sandbox.serve()
+    with httpx.Client(base_url=server.url, headers=HEADERS) as client:
+        assert client.get("/api/accounts").status_code == 200
+        server.close()
+        with pytest.raises(httpx.TransportError):
+            client.get("/api/accounts")

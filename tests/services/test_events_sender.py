@@ -14,6 +14,7 @@ import pytest
 
 from klaviyo_kit import KlaviyoClient, KlaviyoSettings
 from klaviyo_kit.errors import (
+    BackendUnavailableError,
     BadRequestError,
     ErrorDetail,
     InvalidInputError,
@@ -495,4 +496,26 @@ def test_the_default_backlog_is_bounded_and_pushes_back_without_dropping():
     release.set()
     assert sender.flush(timeout=10)
     assert sender.stats.sent == 3
+    sender.close()
+
+
+class FailingAckQueue(MemoryQueue):
+    """A queue whose third ack fails as a Redis outage would."""
+
+    acks = 0
+
+    def ack(self, receipt: str) -> bool:
+        self.acks += 1
+        if self.acks == 3:
+            raise BackendUnavailableError("test queue", "connection refused")
+        return super().ack(receipt)
+
+
+def test_events_klaviyo_accepted_are_counted_even_when_an_ack_fails():
+    sent: list[object] = []
+    queue = FailingAckQueue()
+    sender = EventSender(sent.append, queue, linger=0, limits=None, visibility_timeout=0.5)
+    sender.track_many({"metric": "Clicked", "profile": f"u{n}@example.com"} for n in range(5))
+    assert sender.flush(timeout=10)
+    assert sender.stats.sent >= 5  # the unacked ones were resent (and counted) again
     sender.close()

@@ -183,5 +183,5 @@ class AsyncDeliveryWorker:
                         self._count(**await self._calls(settle, self._queue, step))
             else:
                 self._triage.succeeded()
+                self._count(sent=len(group))  # Klaviyo accepted them, whatever the ack does
                 await self._calls(ack_all, self._queue, group)
-                self._count(sent=len(group))

@@ -328,8 +328,8 @@ class DeliveryWorker:
                         self._count(**settle(self._queue, step))
             else:
                 self._triage.succeeded()
+                self._count(sent=len(group))  # Klaviyo accepted them, whatever the ack does
                 ack_all(self._queue, group)
-                self._count(sent=len(group))
 
 
 def _hinted_delay(exc: Exception) -> float:

@@ -69,7 +69,7 @@ class SenderStats:
 
     Attributes:
         enqueued: Events put on the queue by this sender.
-        sent: Events Klaviyo accepted.
+        sent: Events Klaviyo accepted (an event resent after a lost ack counts again).
         requests: Bulk create requests made (failed ones included).
         retried: Events put back on the queue after a transient failure.
         dead_lettered: Events that became dead letters: failing permanently, or transiently at
