@@ -595,3 +595,89 @@ def test_the_sql_source_on_postgresql(tmp_path):
     finally:
         w.table.drop(w.engine)
         w.engine.dispose()
+
+
+# --- a pass killed with SIGKILL ----------------------------------------------------------------
+
+_CHILD = """
+import os, signal, sys
+from klaviyo_kit import KlaviyoClient, KlaviyoSettings
+from klaviyo_kit.infra import SQLStateStore
+from klaviyo_kit.jobs._profile_source_sql import SQLProfileSource
+from klaviyo_kit.jobs._profile_sync import ProfileSyncJob
+
+url, app, state, where, count, key = sys.argv[1:7]
+count = int(count)
+seen = [0]
+
+def tick():
+    seen[0] += 1
+    if seen[0] >= count:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+class Killing(SQLProfileSource):
+    def apply(self, *args, **kwargs):
+        local_id = super().apply(*args, **kwargs)
+        if where == "apply":
+            tick()  # killed after a row is written, before the job remembers it
+        return local_id
+
+def should_stop():
+    if where == "page":
+        tick()
+    return False
+
+settings = KlaviyoSettings(private_key=key, base_url=url, rate_limit={"enabled": False})
+with KlaviyoClient(settings, sleep=lambda _: None) as client:
+    job = ProfileSyncJob(
+        client, SQLStateStore(state), Killing(app, "users"),
+        page_size=40, push_batch=40, poll_interval=0.01,
+    )
+    job.run(should_stop=should_stop)
+sys.exit(3)  # never reached: the kill comes first
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("where", "count"), [("apply", 29), ("page", 4)])
+def test_a_killed_pass_resumes_to_the_same_end_state(tmp_path, where, count):
+    import subprocess
+    import sys
+
+    def scenario(path: Path) -> World:
+        path.mkdir()
+        w = build_world(path, store=SQLStateStore(f"sqlite:///{path / 'state.sqlite3'}"))
+        synced(w, people=60)
+        w.job().run()
+        make_changes(w)
+        return w
+
+    reference = scenario(tmp_path / "reference")
+    assert reference.job(page_size=40, push_batch=40).run().ok
+
+    killed = scenario(tmp_path / "killed")
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    env = {**os.environ, "PYTHONPATH": src}
+    with killed.sandbox.serve() as server:
+        child = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                _CHILD,
+                server.url,
+                f"sqlite:///{tmp_path / 'killed' / 'app.sqlite3'}",
+                f"sqlite:///{tmp_path / 'killed' / 'state.sqlite3'}",
+                where,
+                str(count),
+                KEY,
+            ],
+            env=env,
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+    assert child.returncode == -9, child.stderr.decode()[-2000:]
+    reports = run_to_end(killed.job(page_size=40, push_batch=40))
+    assert reports[-1].ok
+    assert killed.local() == reference.local()
+    assert killed.klaviyo() == reference.klaviyo()
