@@ -52,9 +52,12 @@ class Ticker:
 class Recorder(httpx.BaseTransport):
     inner: httpx.BaseTransport
     calls: list[tuple[str, str]] = field(default_factory=list)
+    failing: set[str] = field(default_factory=set)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         self.calls.append((request.method, request.url.path))
+        if request.url.path in self.failing:
+            return httpx.Response(503, json={"errors": []})
         return self.inner.handle_request(request)
 
     def writes(self) -> list[tuple[str, str]]:
@@ -404,8 +407,13 @@ def test_equal_timestamps_across_page_boundaries_drop_and_repeat_nothing(tmp_pat
 def test_a_klaviyo_clock_behind_the_watermark_is_covered_by_the_overlap(world):
     synced(world, people=20)
     world.job().run()
-    world.clock.now -= 90  # a write stamped 90 s before what the job has already seen
+    world.clock.now += 100
+    world.edit_klaviyo("k5@example.com", first_name="Later")
+    assert world.job().run().counts["pulled"] == 1  # the watermark is now 100 s on
+    world.clock.now -= 70  # a write stamped 70 s before what the job has already seen
     world.edit_klaviyo("k3@example.com", first_name="Skewed")
+    narrow = world.job(overlap=timedelta(seconds=10), dry_run=True).run()
+    assert narrow.counts["pulled"] == 0, "beyond the overlap a skewed write is missed"
     report = world.job().run()
     assert report.counts["pulled"] == 1
     assert world.local()["k3@example.com"][0] == "Skewed"
@@ -520,6 +528,67 @@ def test_rows_klaviyo_rejects_are_reported_and_the_rest_pushed(world):
     assert len(world.sandbox.account.profiles) == 118
 
 
+def fresh_client(world: World) -> None:
+    """Replace the client (its circuit breaker opened), as a new process would."""
+    world.client.close()
+    world.client = KlaviyoClient(
+        KlaviyoSettings(private_key=KEY, rate_limit={"enabled": False}),
+        transport=world.recorder,
+        sleep=lambda _: None,
+    )
+
+
+def test_an_outage_while_upserting_stops_before_the_checkpoint(world):
+    synced(world, people=20)
+    world.job().run()
+    for i in range(3):
+        world.edit_local(f"l{i}@example.com", world.clock.at(), first_name=f"Retry{i}")
+    world.recorder.failing.add("/api/profile-import")
+    report = world.job().run()
+    assert not report.complete
+    assert report.counts["pushed"] == 0
+    world.recorder.failing.clear()
+    fresh_client(world)
+    again = world.job().run()
+    assert again.ok
+    assert again.counts["pushed"] == 3
+    assert world.local() == world.klaviyo()
+
+
+def test_the_same_person_on_both_sides_before_any_sync_is_a_conflict(world):
+    world.edit_klaviyo("both@example.com", first_name="InKlaviyo")
+    klaviyo_time = world.klaviyo_updated("both@example.com")
+    with world.engine.begin() as conn:
+        conn.execute(
+            sa.insert(world.table).values(
+                email="both@example.com",
+                first_name="InApp",
+                properties={},
+                updated_at=klaviyo_time + timedelta(seconds=30),
+            )
+        )
+    report = world.job().run()
+    assert report.counts["conflicts"] == 1
+    assert world.local_count() == 1
+    assert len(world.sandbox.account.profiles) == 1
+    [record] = world.sandbox.account.profiles.values()
+    assert record.attributes["first_name"] == "InApp"
+
+
+def test_a_late_webhook_with_an_older_version_changes_nothing(world):
+    synced(world, people=10)
+    world.job().run()
+    record = world.sandbox.account.find_profile("email", "k1@example.com")
+    assert record is not None
+    old = world.client.profiles.get(record.id)
+    world.clock.now += 5
+    world.edit_klaviyo("k1@example.com", first_name="Newer")
+    job = world.job()
+    assert job.run().counts["pulled"] == 1
+    assert job.apply_klaviyo_profile(old) == "repeat"
+    assert world.local()["k1@example.com"][0] == "Newer"
+
+
 def test_a_klaviyo_outage_stops_at_the_checkpoint(world):
     from klaviyo_kit.sandbox import FaultPlan
 
@@ -529,12 +598,7 @@ def test_a_klaviyo_outage_stops_at_the_checkpoint(world):
     assert not report.complete
     assert report.errors
     world.sandbox.set_faults(None)
-    world.client.close()  # its circuit breaker opened: a new process would start closed
-    world.client = KlaviyoClient(
-        KlaviyoSettings(private_key=KEY, rate_limit={"enabled": False}),
-        transport=world.recorder,
-        sleep=lambda _: None,
-    )
+    fresh_client(world)
     assert world.job().run().ok
     assert world.local() == world.klaviyo()
 

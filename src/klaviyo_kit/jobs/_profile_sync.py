@@ -21,7 +21,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Final, Literal
 
-from klaviyo_kit.errors import InvalidInputError, JobError, KlaviyoError
+from klaviyo_kit.errors import (
+    BadRequestError,
+    ConflictError,
+    InvalidInputError,
+    JobError,
+    KlaviyoError,
+)
 from klaviyo_kit.infra import AuditEntry
 from klaviyo_kit.jobs._job import JobReport, never_stop, save_status, utcnow
 from klaviyo_kit.jobs._profile_source import HostProfile, ProfileData
@@ -115,6 +121,13 @@ class _SyncState:
             return False
         self._versions[kind, record_id] = at
         return True
+
+    def taken_later(self, side: str, record_id: str, at: datetime) -> bool:
+        """Whether a later version of the record than ``at`` was already taken."""
+        kind = f"jobs:{self.name}:{side}"
+        seen = self._versions.get((kind, record_id))
+        stored = self.store.get_record_sync(kind, record_id)
+        return bool((seen and seen > at) or (stored and stored.updated_at > at))
 
     def watermark(self, side: str) -> datetime | None:
         return self.store.get_watermark(f"jobs:{self.name}:{side}")
@@ -352,7 +365,10 @@ class ProfileSyncJob:
         data = _klaviyo_data(profile)
         digest = data.fingerprint()
         link = state.link(klaviyo_id)
-        if link is not None and link[1] == digest:
+        if (link is not None and link[1] == digest) or state.taken_later(
+            "klaviyo", klaviyo_id, version
+        ):
+            # Taken already, or older than what was taken (a late or repeated webhook).
             return "repeat", None
         local = self._source.get(link[0] if link else profile.external_id, email=data.email)
         agreed = state.agreed(local.id) if local is not None else None
@@ -447,9 +463,14 @@ class ProfileSyncJob:
         for row in rows:
             try:
                 self._client.profiles.upsert(_push_input(row))
-            except (KlaviyoError, InvalidInputError) as exc:
+            except (InvalidInputError, BadRequestError, ConflictError) as exc:
+                # This row is wrong: report it and go on with the others.
                 tally.error(f"push {row.id}: {type(exc).__name__}: {exc}")
                 continue
+            except KlaviyoError as exc:
+                # Klaviyo is unwell: stop before the checkpoint, so the next pass pushes again.
+                tally.error(f"push {row.id}: {type(exc).__name__}: {exc}")
+                return False
             self._pushed(state, tally, row)
         return True
 
