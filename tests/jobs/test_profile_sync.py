@@ -649,6 +649,8 @@ def test_the_sql_source_on_postgresql(tmp_path):
         engine.dispose()
     name = f"kkt_users_{os.getpid()}_{id(tmp_path) % 100000}"
     w = build_world(tmp_path, url=POSTGRES_URL, table_name=name)
+    plain = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
+    w.source = SQLProfileSource(plain, name)  # a plain URL means psycopg 3
     try:
         synced(w, people=60)
         make_changes(w)
@@ -659,6 +661,8 @@ def test_the_sql_source_on_postgresql(tmp_path):
     finally:
         w.table.drop(w.engine)
         w.engine.dispose()
+        if isinstance(w.source, SQLProfileSource):
+            w.source.engine.dispose()
 
 
 # --- a pass killed with SIGKILL ----------------------------------------------------------------

@@ -19,6 +19,13 @@ if TYPE_CHECKING:
 __all__ = ["ProfileColumns", "SQLProfileSource"]
 
 
+def _engine(url: str) -> sa.Engine:
+    parsed = sa.make_url(url)
+    if parsed.drivername == "postgresql":  # as SQLStateStore: psycopg 3, the postgres extra
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return sa.create_engine(parsed)
+
+
 @dataclass(frozen=True, slots=True)
 class ProfileColumns:
     """Which column of the users table holds each synchronised field.
@@ -49,7 +56,8 @@ class SQLProfileSource:
     Klaviyo's modification time in ``updated_at``. Naive times in the table are taken as UTC.
 
     Args:
-        engine: A SQLAlchemy engine, or a URL to build one from.
+        engine: A SQLAlchemy engine, or a URL to build one from (``postgresql://`` means
+            ``postgresql+psycopg://``, the ``postgres`` extra).
         table: The users table, or its name (reflected on first use).
         columns: The column mapping.
         new_id: Makes the id of a row inserted for a person created in Klaviyo; ``None`` lets the
@@ -68,7 +76,7 @@ class SQLProfileSource:
         new_id: Callable[[], str] | None = None,
     ) -> None:
         """Bind the source to a table; nothing is queried yet."""
-        self.engine = sa.create_engine(engine) if isinstance(engine, str) else engine
+        self.engine = _engine(engine) if isinstance(engine, str) else engine
         self._table_spec = table
         self._table: sa.Table | None = table if isinstance(table, sa.Table) else None
         self.columns = columns or ProfileColumns()
