@@ -1,0 +1,195 @@
+"""A :class:`ProfileSource` over the application's own users table, with SQLAlchemy Core."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from klaviyo_kit.jobs._profile_source import HostProfile, ProfileData
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+    from klaviyo_kit.infra import JSONValue
+
+__all__ = ["ProfileColumns", "SQLProfileSource"]
+
+
+def _engine(url: str) -> sa.Engine:
+    parsed = sa.make_url(url)
+    if parsed.drivername == "postgresql":  # as SQLStateStore: psycopg 3, the postgres extra
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return sa.create_engine(parsed)
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileColumns:
+    """Which column of the users table holds each synchronised field.
+
+    Attributes:
+        id: The primary key (an integer or a string).
+        email: The email address.
+        first_name: The first name.
+        last_name: The last name.
+        phone: The phone number (E.164).
+        properties: Custom properties, a JSON column (or text holding JSON).
+        updated_at: When the row last changed; the application must set it on every change.
+    """
+
+    id: str = "id"
+    email: str = "email"
+    first_name: str = "first_name"
+    last_name: str = "last_name"
+    phone: str = "phone"
+    properties: str = "properties"
+    updated_at: str = "updated_at"
+
+
+class SQLProfileSource:
+    """The application's users table as a :class:`ProfileSource`.
+
+    Rows are read by ``(updated_at, id)`` (index that pair). Klaviyo's changes are written with
+    Klaviyo's modification time in ``updated_at``. Naive times in the table are taken as UTC.
+
+    Args:
+        engine: A SQLAlchemy engine, or a URL to build one from (``postgresql://`` means
+            ``postgresql+psycopg://``, the ``postgres`` extra).
+        table: The users table, or its name (reflected on first use).
+        columns: The column mapping.
+        new_id: Makes the id of a row inserted for a person created in Klaviyo; ``None`` lets the
+            database assign it (an autoincrement key).
+
+    Example:
+        >>> source = SQLProfileSource("sqlite:///app.db", "users")  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        engine: sa.Engine | str,
+        table: sa.Table | str,
+        *,
+        columns: ProfileColumns | None = None,
+        new_id: Callable[[], str] | None = None,
+    ) -> None:
+        """Bind the source to a table; nothing is queried yet."""
+        self.engine = _engine(engine) if isinstance(engine, str) else engine
+        self._table_spec = table
+        self._table: sa.Table | None = table if isinstance(table, sa.Table) else None
+        self.columns = columns or ProfileColumns()
+        self._new_id = new_id
+
+    def __repr__(self) -> str:
+        """Show the database (without its password) and the table."""
+        name = self._table_spec if isinstance(self._table_spec, str) else self._table_spec.name
+        url = self.engine.url.render_as_string(hide_password=True)
+        return f"SQLProfileSource({url!r}, {name!r})"
+
+    @property
+    def table(self) -> sa.Table:
+        """The users table (reflected from the database on first use when given by name)."""
+        if self._table is None:
+            self._table = sa.Table(str(self._table_spec), sa.MetaData(), autoload_with=self.engine)
+        return self._table
+
+    def _col(self, name: str) -> sa.Column[Any]:
+        return self.table.c[name]
+
+    def _key(self, local_id: str) -> object:
+        column = self._col(self.columns.id)
+        try:
+            python_type = column.type.python_type
+        except NotImplementedError:
+            return local_id
+        return int(local_id) if python_type is int else local_id
+
+    def _time(self, value: datetime) -> datetime:
+        column = self._col(self.columns.updated_at)
+        aware = value.astimezone(timezone.utc)
+        return aware if getattr(column.type, "timezone", False) else aware.replace(tzinfo=None)
+
+    def _row(self, row: sa.Row[Any]) -> HostProfile:
+        c = self.columns
+        values = row._mapping  # noqa: SLF001 - SQLAlchemy's public mapping view
+        raw = values[c.properties]
+        props: Mapping[str, JSONValue] = json.loads(raw) if isinstance(raw, str) else raw or {}
+        updated: datetime = values[c.updated_at]
+        if updated.tzinfo is None:
+            updated = updated.replace(tzinfo=timezone.utc)
+        return HostProfile(
+            id=str(values[c.id]),
+            data=ProfileData(
+                email=values[c.email],
+                phone_number=values[c.phone],
+                first_name=values[c.first_name],
+                last_name=values[c.last_name],
+                properties=dict(props),
+            ),
+            updated_at=updated.astimezone(timezone.utc),
+        )
+
+    def _select(self) -> sa.Select[Any]:
+        c = self.columns
+        names = (c.id, c.email, c.first_name, c.last_name, c.phone, c.properties, c.updated_at)
+        return sa.select(*(self._col(n) for n in names))
+
+    def changes(
+        self, since: datetime | None, *, after_id: str | None = None, limit: int
+    ) -> Sequence[HostProfile]:
+        """Return at most ``limit`` rows changed since ``since``, by ``(updated_at, id)``."""
+        updated, key = self._col(self.columns.updated_at), self._col(self.columns.id)
+        query = self._select().order_by(updated, key).limit(limit)
+        if since is not None:
+            at = self._time(since)
+            if after_id is None:
+                query = query.where(updated >= at)
+            else:
+                after = self._key(after_id)
+                query = query.where(sa.or_(updated > at, sa.and_(updated == at, key > after)))
+        with self.engine.connect() as conn:
+            return [self._row(row) for row in conn.execute(query)]
+
+    def get(self, local_id: str | None = None, *, email: str | None = None) -> HostProfile | None:
+        """Return the row with this id, else the row with this email, else ``None``."""
+        with self.engine.connect() as conn:
+            if local_id is not None:
+                query = self._select().where(self._col(self.columns.id) == self._key(local_id))
+                row = conn.execute(query).first()
+                if row is not None:
+                    return self._row(row)
+            if email:
+                column = self._col(self.columns.email)
+                query = self._select().where(sa.func.lower(column) == email.strip().lower())
+                row = conn.execute(query.limit(1)).first()
+                if row is not None:
+                    return self._row(row)
+        return None
+
+    def apply(self, local_id: str | None, data: ProfileData, *, updated_at: datetime) -> str:
+        """Update (or, with ``local_id=None``, insert) a row from Klaviyo's version."""
+        c = self.columns
+        json_column = isinstance(self._col(c.properties).type, sa.JSON)
+        props = dict(data.properties)
+        values: dict[str, object] = {
+            c.email: data.email,
+            c.first_name: data.first_name,
+            c.last_name: data.last_name,
+            c.phone: data.phone_number,
+            c.properties: props if json_column else json.dumps(props),
+            c.updated_at: self._time(updated_at),
+        }
+        with self.engine.begin() as conn:
+            if local_id is not None:
+                key = self._col(c.id) == self._key(local_id)
+                conn.execute(sa.update(self.table).where(key).values(values))
+                return local_id
+            if self._new_id is not None:
+                values[c.id] = self._key(self._new_id())
+            result = conn.execute(sa.insert(self.table).values(values))
+            if self._new_id is not None:
+                return str(values[c.id])
+            primary = result.inserted_primary_key
+            return str(primary[0] if primary else "")

@@ -1,0 +1,505 @@
+"""Two-way, last-write-wins sync of people between the application and Klaviyo.
+
+One pass pulls Klaviyo's profiles changed since its watermark (``updated`` greater than the
+watermark minus an overlap window, sorted by ``updated``, every page), applies them through the
+:class:`~klaviyo_kit.jobs.ProfileSource`, then pushes the application's rows changed since its
+own watermark (bulk import jobs, or upserts when few). Both watermarks are checkpointed per page,
+so a stopped or killed pass resumes and ends where an uninterrupted one would.
+
+What both sides last agreed on is remembered per person as a digest of the synchronised fields.
+That makes the re-read overlap harmless (a version already taken changes nothing), stops echoes
+(the job's own writes come back equal to the agreed digest and are skipped) and finds conflicts:
+a person whose Klaviyo and application versions both differ from the agreed one changed on both
+sides, and the conflict policy (last write wins by default) picks the version kept. Every
+conflict is appended to the store's audit log.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Final, Literal
+
+from klaviyo_kit.errors import (
+    BadRequestError,
+    ConflictError,
+    InvalidInputError,
+    JobError,
+    KlaviyoError,
+)
+from klaviyo_kit.infra import AuditEntry
+from klaviyo_kit.jobs._job import JobReport, never_stop, save_status, utcnow
+from klaviyo_kit.jobs._profile_source import HostProfile, ProfileData
+from klaviyo_kit.jobs._profile_sync_conflicts import ProfileConflict, last_write_wins
+from klaviyo_kit.sdk.types import Document, Profile
+from klaviyo_kit.services import Call
+from klaviyo_kit.services.filters import greater_than
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+    from klaviyo_kit.client import KlaviyoClient
+    from klaviyo_kit.infra import StateStore
+    from klaviyo_kit.jobs._profile_source import ProfileSource
+    from klaviyo_kit.jobs._profile_sync_conflicts import ConflictPolicy
+
+__all__ = ["ProfileOutcome", "ProfileSyncJob"]
+
+ProfileOutcome = Literal["applied", "kept_local", "echo", "repeat"]
+"""What taking one Klaviyo profile did: applied it locally, kept the local version after a
+conflict, skipped it as the echo of an agreed version, or skipped a version already taken."""
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MAX_ERROR_LINES: Final = 200
+_COUNTS: Final = ("pulled", "pushed", "conflicts", "skipped_echo", "errors")
+
+
+@dataclass(slots=True)
+class _Tally:
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_COUNTS, 0))
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, name: str, amount: int = 1) -> None:
+        self.counts[name] += amount
+
+    def error(self, line: str) -> None:
+        self.counts["errors"] += 1
+        if len(self.errors) < _MAX_ERROR_LINES:
+            self.errors.append(line)
+
+
+class _SyncState:
+    """The job's memory in the state store; in a dry run, writes stay in this object."""
+
+    def __init__(self, store: StateStore, name: str, *, dry_run: bool) -> None:
+        self.store = store
+        self.name = name
+        self.dry_run = dry_run
+        self._memory: dict[str, str] = {}
+        self._versions: dict[tuple[str, str], datetime] = {}
+        self.shadowed: set[str] = set()
+        """Rows a dry run has already counted (as pulled or pushed): not to count again."""
+
+    def _get(self, key: str) -> dict[str, str] | None:
+        text = self._memory.get(key) or self.store.get_cursor(key)
+        return json.loads(text) if text else None
+
+    def _set(self, key: str, value: dict[str, str]) -> None:
+        text = json.dumps(value, sort_keys=True)
+        if self.dry_run:
+            self._memory[key] = text
+        else:
+            self.store.set_cursor(key, text)
+
+    def agreed(self, local_id: str) -> str | None:
+        """The digest both sides last agreed on for this row."""
+        value = self._get(f"jobs:{self.name}:agreed:{local_id}")
+        return value.get("h") if value else None
+
+    def agree(self, local_id: str, digest: str) -> None:
+        if self.agreed(local_id) != digest:
+            self._set(f"jobs:{self.name}:agreed:{local_id}", {"h": digest})
+
+    def link(self, klaviyo_id: str) -> tuple[str, str] | None:
+        """The local id of a Klaviyo profile and the digest of its last version taken."""
+        value = self._get(f"jobs:{self.name}:link:{klaviyo_id}")
+        return (value["l"], value.get("d", "")) if value else None
+
+    def set_link(self, klaviyo_id: str, local_id: str, decided: str) -> None:
+        if self.link(klaviyo_id) != (local_id, decided):
+            self._set(f"jobs:{self.name}:link:{klaviyo_id}", {"l": local_id, "d": decided})
+
+    def new_version(self, side: str, record_id: str, at: datetime) -> bool:
+        """Remember a version of a record; ``False`` if it (or a later one) was seen."""
+        kind = f"jobs:{self.name}:{side}"
+        if not self.dry_run:
+            return self.store.record_sync(kind, record_id, updated_at=at, source=side)
+        seen = self._versions.get((kind, record_id))
+        stored = self.store.get_record_sync(kind, record_id)
+        if (seen and seen >= at) or (stored and stored.updated_at >= at):
+            return False
+        self._versions[kind, record_id] = at
+        return True
+
+    def taken_later(self, side: str, record_id: str, at: datetime) -> bool:
+        """Whether a later version of the record than ``at`` was already taken."""
+        kind = f"jobs:{self.name}:{side}"
+        seen = self._versions.get((kind, record_id))
+        stored = self.store.get_record_sync(kind, record_id)
+        return bool((seen and seen > at) or (stored and stored.updated_at > at))
+
+    def watermark(self, side: str) -> datetime | None:
+        return self.store.get_watermark(f"jobs:{self.name}:{side}")
+
+    def advance(self, side: str, at: datetime) -> None:
+        if not self.dry_run:
+            self.store.advance_watermark(f"jobs:{self.name}:{side}", at)
+
+    def audit(self, entry: AuditEntry) -> None:
+        if not self.dry_run:
+            self.store.append_audit(entry)
+
+
+def _klaviyo_data(profile: Profile) -> ProfileData:
+    return ProfileData(
+        email=profile.email,
+        phone_number=profile.phone_number,
+        first_name=profile.first_name,
+        last_name=profile.last_name,
+        properties=dict(profile.properties),
+    )
+
+
+def _push_input(row: HostProfile) -> dict[str, object]:
+    data = row.data
+    fields: dict[str, object] = {
+        "email": data.email,
+        "phone_number": data.phone_number,
+        "first_name": data.first_name,
+        "last_name": data.last_name,
+        "external_id": row.id,
+        "properties": dict(data.properties),
+    }
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+class ProfileSyncJob:
+    """Keep the application's people and Klaviyo's profiles equal, in both directions.
+
+    Klaviyo's profile ``external_id`` is set to the application's row id, and the job remembers
+    which row each Klaviyo profile belongs to (a profile created in Klaviyo is matched to a row
+    by email, or inserted). Only the fields of :class:`~klaviyo_kit.jobs.ProfileData` are
+    synchronised.
+
+    Args:
+        client: The Klaviyo client.
+        store: Where watermarks, agreed versions and the audit log are kept.
+        source: The application's side.
+        name: The job's name: the key of its checkpoints and status.
+        on_conflict: Picks the version kept when a person changed on both sides; see
+            :func:`~klaviyo_kit.jobs.last_write_wins` (the default),
+            :func:`~klaviyo_kit.jobs.prefer_local` and :func:`~klaviyo_kit.jobs.prefer_klaviyo`.
+        dry_run: Report what would change and write nothing, in Klaviyo, the source or the store.
+        overlap: How far before each watermark a pass re-reads, for equal timestamps at page
+            boundaries, late commits and clock skew between writers (re-read versions are
+            recognised and skipped).
+        page_size: Klaviyo profiles per page (1-100).
+        push_batch: Application rows read per page (and at most per bulk import job).
+        bulk_threshold: Push a page with at least this many changed rows as a bulk import job;
+            fewer are upserted one by one.
+        poll_interval: Seconds between polls of a bulk import job.
+        import_timeout: Seconds to wait for a bulk import job before the pass stops.
+        clock: The current UTC time (report and audit times).
+
+    Raises:
+        ValueError: If a size is out of range.
+
+    Example:
+        ```python
+        job = ProfileSyncJob(client, store, SQLProfileSource(engine, "users"))
+        report = job.run()
+        report.counts["pulled"], report.counts["pushed"], report.counts["conflicts"]
+        ```
+    """
+
+    def __init__(
+        self,
+        client: KlaviyoClient,
+        store: StateStore,
+        source: ProfileSource,
+        *,
+        name: str = "profile-sync",
+        on_conflict: ConflictPolicy = last_write_wins,
+        dry_run: bool = False,
+        overlap: timedelta = timedelta(minutes=5),
+        page_size: int = 100,
+        push_batch: int = 1000,
+        bulk_threshold: int = 100,
+        poll_interval: float = 2.0,
+        import_timeout: float = 3600.0,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        """Configure the job; nothing is read or written until :meth:`run`."""
+        if not 1 <= page_size <= 100:  # noqa: PLR2004 - Klaviyo's largest page of profiles
+            raise ValueError(f"page_size must be 1 to 100, got {page_size}")
+        if not 1 <= push_batch <= 10_000:  # noqa: PLR2004 - Klaviyo's bulk import limit
+            raise ValueError(f"push_batch must be 1 to 10000, got {push_batch}")
+        if bulk_threshold < 1:
+            raise ValueError(f"bulk_threshold must be positive, got {bulk_threshold}")
+        if overlap < timedelta(seconds=1):
+            raise ValueError("overlap must be at least 1 second (Klaviyo's times have seconds)")
+        self._client = client
+        self._store = store
+        self._source = source
+        self._name = name
+        self._on_conflict = on_conflict
+        self.dry_run = dry_run
+        self._overlap = overlap
+        self._page_size = page_size
+        self._push_batch = push_batch
+        self._bulk_threshold = bulk_threshold
+        self._poll_interval = poll_interval
+        self._import_timeout = import_timeout
+        self._clock = clock
+
+    @property
+    def name(self) -> str:
+        """The job's name: the key of its checkpoints and status."""
+        return self._name
+
+    def run(self, *, should_stop: Callable[[], bool] = never_stop) -> JobReport:
+        """Make one pass: pull Klaviyo's changes, then push the application's.
+
+        ``should_stop`` is polled before each page; a stop (or an error from Klaviyo) ends the
+        pass at the last checkpoint with ``complete=False``. Unless it is a dry run, the pass is
+        recorded with :func:`~klaviyo_kit.jobs.save_status`.
+
+        Args:
+            should_stop: Returns ``True`` when the pass should end early.
+
+        Returns:
+            The report; ``counts`` has ``pulled``, ``pushed``, ``conflicts``, ``skipped_echo``
+            and ``errors``.
+        """
+        started = self._clock()
+        state = _SyncState(self._store, self._name, dry_run=self.dry_run)
+        tally = _Tally()
+        # Local versions that won a conflict are pushed after the pull: a write while paging
+        # would move profiles in the ``updated`` order being paged.
+        winners: list[HostProfile] = []
+        pulled = self._pull(state, tally, should_stop, winners)
+        complete = (
+            self._push_rows(state, tally, winners)
+            and pulled
+            and self._push(state, tally, should_stop)
+        )
+        report = JobReport(
+            self._name,
+            started=started,
+            finished=self._clock(),
+            complete=complete,
+            dry_run=self.dry_run,
+            counts=dict(tally.counts),
+            errors=tuple(tally.errors),
+            watermark=state.watermark("klaviyo"),
+        )
+        if not self.dry_run:
+            save_status(self._store, report)
+        return report
+
+    def apply_klaviyo_profile(self, profile: Profile | Mapping[str, object]) -> ProfileOutcome:
+        """Take one profile from Klaviyo now, as a pass would (for a profile webhook handler).
+
+        The same matching, echo and conflict rules apply; when the application's version wins
+        a conflict it is pushed at once.
+
+        Args:
+            profile: The profile (for example from ``client.profiles.get(id)``), or its JSON:API
+                resource object.
+
+        Returns:
+            What was done.
+
+        Raises:
+            ValueError: If ``profile`` has no id.
+            klaviyo_kit.errors.JobError: If pushing the application's version failed.
+        """
+        if not isinstance(profile, Profile):
+            profile = Profile.from_resource(profile)
+        state = _SyncState(self._store, self._name, dry_run=self.dry_run)
+        tally = _Tally()
+        outcome, winner = self._take(state, tally, profile)
+        if winner is not None:
+            self._push_rows(state, tally, [winner])
+            if tally.errors:
+                raise JobError(f"{self._name}: {tally.errors[0]}")
+        return outcome
+
+    # --- pull ----------------------------------------------------------------------------------
+
+    def _page(self, filter_: str | None, cursor: str | None) -> tuple[list[Profile], str | None]:
+        kwargs: dict[str, object] = {"sort": "updated", "page_size": self._page_size}
+        if filter_:
+            kwargs["filter"] = filter_
+        if cursor:
+            kwargs["page_cursor"] = cursor
+        doc = Document.parse(self._client.execute(Call("profiles", "get_profiles", (), kwargs)))
+        return doc.resources(Profile), doc.next_cursor
+
+    def _pull(
+        self,
+        state: _SyncState,
+        tally: _Tally,
+        should_stop: Callable[[], bool],
+        winners: list[HostProfile],
+    ) -> bool:
+        mark = state.watermark("klaviyo")
+        filter_ = None if mark is None else greater_than("updated", mark - self._overlap)
+        cursor: str | None = None
+        while True:
+            if should_stop():
+                return False
+            try:
+                profiles, cursor = self._page(filter_, cursor)
+            except KlaviyoError as exc:
+                tally.error(f"pull: {type(exc).__name__}: {exc}")
+                return False
+            for profile in profiles:
+                _, winner = self._take(state, tally, profile)
+                if winner is not None:
+                    winners.append(winner)
+            times = [p.updated for p in profiles if p.updated is not None]
+            if times:
+                state.advance("klaviyo", max(times))
+            if not cursor:
+                return True
+
+    def _take(
+        self, state: _SyncState, tally: _Tally, profile: Profile
+    ) -> tuple[ProfileOutcome, HostProfile | None]:
+        if not profile.id:
+            raise ValueError("a Klaviyo profile without an id cannot be synchronised")
+        klaviyo_id = profile.id
+        version = profile.updated or _EPOCH
+        data = _klaviyo_data(profile)
+        digest = data.fingerprint()
+        link = state.link(klaviyo_id)
+        if (link is not None and link[1] == digest) or state.taken_later(
+            "klaviyo", klaviyo_id, version
+        ):
+            # Taken already, or older than what was taken (a late or repeated webhook).
+            return "repeat", None
+        local = self._source.get(link[0] if link else profile.external_id, email=data.email)
+        agreed = state.agreed(local.id) if local is not None else None
+        local_digest = local.data.fingerprint() if local is not None else None
+        if local is not None and digest in {agreed, local_digest}:
+            # Our own write coming back, or both sides already equal: nothing to change.
+            state.agree(local.id, digest)
+            state.set_link(klaviyo_id, local.id, digest)
+            if state.new_version("klaviyo", klaviyo_id, version):
+                tally.add("skipped_echo")
+            return "echo", None
+        if local is not None and local_digest != agreed:
+            conflict = ProfileConflict(local, klaviyo_id, data, version)
+            winner = self._on_conflict(conflict)
+            tally.add("conflicts")
+            state.audit(
+                AuditEntry(
+                    at=self._clock(),
+                    direction="received",
+                    operation="profile_sync.conflict",
+                    subject=klaviyo_id,
+                    detail={
+                        "job": self._name,
+                        "local_id": local.id,
+                        "winner": winner,
+                        "local_updated": local.updated_at.isoformat(),
+                        "klaviyo_updated": version.isoformat(),
+                    },
+                )
+            )
+            if winner == "local":
+                state.set_link(klaviyo_id, local.id, digest)
+                state.new_version("klaviyo", klaviyo_id, version)
+                return "kept_local", local
+        tally.add("pulled")
+        if self.dry_run:
+            if local is not None:
+                state.shadowed.add(local.id)
+            return "applied", None
+        local_id = self._source.apply(
+            local.id if local is not None else None, data, updated_at=version
+        )
+        state.agree(local_id, digest)
+        state.set_link(klaviyo_id, local_id, digest)
+        state.new_version("klaviyo", klaviyo_id, version)
+        return "applied", None
+
+    # --- push ----------------------------------------------------------------------------------
+
+    def _push(
+        self,
+        state: _SyncState,
+        tally: _Tally,
+        should_stop: Callable[[], bool],
+    ) -> bool:
+        mark = state.watermark("local")
+        since = None if mark is None else mark - self._overlap
+        after: str | None = None
+        while True:
+            if should_stop():
+                return False
+            rows = self._source.changes(since, after_id=after, limit=self._push_batch)
+            if not rows:
+                return True
+            todo: list[HostProfile] = []
+            for row in rows:
+                if row.id in state.shadowed:
+                    continue
+                if state.agreed(row.id) == row.data.fingerprint():
+                    if state.new_version("local", row.id, row.updated_at):
+                        tally.add("skipped_echo")
+                    continue
+                todo.append(row)
+            if not self._push_rows(state, tally, todo):
+                return False
+            last = rows[-1]
+            state.advance("local", last.updated_at)
+            since, after = last.updated_at, last.id
+            if len(rows) < self._push_batch:
+                return True
+
+    def _push_rows(self, state: _SyncState, tally: _Tally, rows: Sequence[HostProfile]) -> bool:
+        """Push rows; ``False`` when the pass must stop before its checkpoint."""
+        if not rows:
+            return True
+        if self.dry_run:
+            tally.add("pushed", len(rows))
+            state.shadowed.update(row.id for row in rows)
+            return True
+        if len(rows) >= self._bulk_threshold:
+            return self._bulk(state, tally, rows)
+        for row in rows:
+            try:
+                self._client.profiles.upsert(_push_input(row))
+            except (InvalidInputError, BadRequestError, ConflictError) as exc:
+                # This row is wrong: report it and go on with the others.
+                tally.error(f"push {row.id}: {type(exc).__name__}: {exc}")
+                continue
+            except KlaviyoError as exc:
+                # Klaviyo is unwell: stop before the checkpoint, so the next pass pushes again.
+                tally.error(f"push {row.id}: {type(exc).__name__}: {exc}")
+                return False
+            self._pushed(state, tally, row)
+        return True
+
+    def _bulk(self, state: _SyncState, tally: _Tally, rows: Sequence[HostProfile]) -> bool:
+        try:
+            report = self._client.profiles.bulk_import(
+                [_push_input(row) for row in rows],
+                poll_interval=self._poll_interval,
+                timeout=self._import_timeout,
+            )
+        except KlaviyoError as exc:
+            tally.error(f"push: {type(exc).__name__}: {exc}")
+            return False
+        failed: set[int] = set()
+        for error in report.errors:
+            if error.index is not None:
+                failed.add(error.index)
+            where = rows[error.index].id if error.index is not None else "?"
+            tally.error(f"push {where}: {error.reason}")
+        if not report.finished:
+            tally.error(f"push: bulk import job(s) {', '.join(report.job_ids)} did not finish")
+            return False
+        for index, row in enumerate(rows):
+            if index not in failed:
+                self._pushed(state, tally, row)
+        return True
+
+    @staticmethod
+    def _pushed(state: _SyncState, tally: _Tally, row: HostProfile) -> None:
+        state.agree(row.id, row.data.fingerprint())
+        state.new_version("local", row.id, row.updated_at)
+        tally.add("pushed")
