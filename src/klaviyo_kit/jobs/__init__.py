@@ -25,30 +25,58 @@ from klaviyo_kit.jobs._list_cleanup import (
     CleanupTarget,
     ListCleanupJob,
 )
+from klaviyo_kit.jobs._profile_source import HostProfile, ProfileData, ProfileSource
+from klaviyo_kit.jobs._profile_sync import ProfileOutcome, ProfileSyncJob
+from klaviyo_kit.jobs._profile_sync_conflicts import (
+    ConflictPolicy,
+    ProfileConflict,
+    Side,
+    last_write_wins,
+    prefer_klaviyo,
+    prefer_local,
+)
 
 if TYPE_CHECKING:
     from klaviyo_kit.jobs._engagement_sql import SQLEngagementSource
+    from klaviyo_kit.jobs._profile_source_sql import ProfileColumns, SQLProfileSource
 
 __all__ = [
     "DEFAULT_ENGAGEMENT_METRICS",
     "CleanupAction",
     "CleanupPlan",
     "CleanupTarget",
+    "ConflictPolicy",
     "EngagementFunction",
     "EngagementSource",
+    "HostProfile",
     "Job",
     "JobReport",
     "JobStatus",
     "KlaviyoEngagementSource",
     "ListCleanupJob",
+    "ProfileColumns",
+    "ProfileConflict",
+    "ProfileData",
+    "ProfileOutcome",
+    "ProfileSource",
+    "ProfileSyncJob",
     "SQLEngagementSource",
+    "SQLProfileSource",
     "ScanStrategy",
+    "Side",
+    "last_write_wins",
     "load_status",
     "never_stop",
+    "prefer_klaviyo",
+    "prefer_local",
     "save_status",
 ]
 
-_LAZY = {"SQLEngagementSource": "klaviyo_kit.jobs._engagement_sql"}
+_LAZY = {
+    "SQLEngagementSource": "klaviyo_kit.jobs._engagement_sql",
+    "ProfileColumns": "klaviyo_kit.jobs._profile_source_sql",
+    "SQLProfileSource": "klaviyo_kit.jobs._profile_source_sql",
+}
 
 
 def __getattr__(name: str) -> object:
@@ -72,6 +100,14 @@ for _value in (
     ListCleanupJob,
     CleanupPlan,
     CleanupTarget,
+    HostProfile,
+    ProfileData,
+    ProfileSource,
+    ProfileSyncJob,
+    ProfileConflict,
+    last_write_wins,
+    prefer_klaviyo,
+    prefer_local,
     load_status,
     never_stop,
     save_status,
