@@ -450,10 +450,12 @@ def _event(metric_id: str, raw: Mapping[str, JSONValue]) -> ExportedEvent | None
 def _time(text: object, stamp: object) -> datetime | None:
     if isinstance(text, str):
         try:
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            moment = datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] == "Z" else text)
         except ValueError:
             moment = None
         if moment is not None:
+            if moment.tzinfo is timezone.utc:
+                return moment
             aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
             return aware.astimezone(timezone.utc)
     if isinstance(stamp, (int, float)) and not isinstance(stamp, bool):

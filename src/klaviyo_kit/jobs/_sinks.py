@@ -140,7 +140,9 @@ class ExportedEvent:
             "datetime": self.time.isoformat(),
             "value": self.value,
             "uuid": self.uuid,
-            "properties": dict(self.properties),
+            "properties": (
+                self.properties if isinstance(self.properties, dict) else dict(self.properties)
+            ),
         }
 
 
@@ -281,7 +283,7 @@ class CSVSink(_FileSink):
         writer = csv.writer(out, lineterminator="\n")
         for event in events:
             record = event.as_record()
-            record["properties"] = json.dumps(record["properties"], separators=(",", ":"))
+            record["properties"] = _ENCODE(record["properties"])
             writer.writerow(["" if record[name] is None else record[name] for name in EVENT_FIELDS])
             yield _take(out)
 
@@ -327,8 +329,11 @@ class JSONLSink(_FileSink):
                     yield json.loads(line)
 
 
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def _line(record: Mapping[str, JSONValue]) -> str:
-    return json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n"
+    return _ENCODE(record) + "\n"
 
 
 def _take(buffer: io.StringIO) -> str:
