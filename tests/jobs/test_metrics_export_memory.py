@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
+    from klaviyo_kit.infra import JSONValue
     from klaviyo_kit.jobs._sinks import Sink
 
 KEY = "pk_" + "f6" * 17
@@ -33,17 +34,21 @@ PAGE = 1000
 MiB = 1024 * 1024
 
 
-def pages(events: int, *, start: int = 0) -> Iterator[list[dict[str, object]]]:
+def pages(events: int, *, start: int = 0) -> Iterator[list[dict[str, JSONValue]]]:
     """Yield ``events`` synthetic ``get_events`` resources a page at a time, one second apart."""
     base = int(T0.timestamp())
-    properties = {"$value": 12.5, "OrderId": "o1", "Items": ["a", "b"]}
-    profile = {"profile": {"data": {"type": "profile", "id": "P1"}}}
+    properties: dict[str, JSONValue] = {"$value": 12.5, "OrderId": "o1", "Items": ["a", "b"]}
+    profile: dict[str, JSONValue] = {"profile": {"data": {"type": "profile", "id": "P1"}}}
     for first in range(start, start + events, PAGE):
-        page = []
+        page: list[dict[str, JSONValue]] = []
         for n in range(first, min(first + PAGE, start + events)):
             days, rest = divmod(n, 86_400)
             stamp = f"2026-{1 + days // 28:02d}-{1 + days % 28:02d}T{rest // 3600:02d}:{rest // 60 % 60:02d}:{rest % 60:02d}+00:00"
-            attributes = {"timestamp": base + n, "datetime": stamp, "event_properties": properties}
+            attributes: dict[str, JSONValue] = {
+                "timestamp": base + n,
+                "datetime": stamp,
+                "event_properties": properties,
+            }
             page.append(
                 {
                     "type": "event",
