@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from klaviyo_kit import KlaviyoClient, KlaviyoSettings
+from klaviyo_kit.errors import BackendUnavailableError
 from klaviyo_kit.infra import MemoryStateStore
 from klaviyo_kit.jobs import Job, load_status
 from klaviyo_kit.jobs._metrics_export import MetricsExportJob
@@ -317,3 +318,41 @@ def test_the_postgres_sink_upserts_on_rerun(client, postgres_sink):
     days = by_day(postgres_sink)
     assert len(days) == 7
     assert days[date(2026, 11, 19)] == (1, 5.0, 1)
+
+
+class FlakyStore(MemoryStateStore):
+    """Fails the second watermark checkpoint once: a crash after a page was written."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def advance_watermark(self, name: str, value: datetime) -> datetime:
+        self.calls += 1
+        if self.calls == 2:
+            raise BackendUnavailableError("sql store", "connection lost")
+        return super().advance_watermark(name, value)
+
+
+def reopen(sink: Sink, tmp_path) -> Sink:
+    """The same sink as a new process would open it."""
+    if isinstance(sink, CSVSink):
+        return CSVSink(tmp_path / "out")
+    if isinstance(sink, JSONLSink):
+        return JSONLSink(tmp_path / "out")
+    return sink
+
+
+def test_a_page_written_before_a_failed_checkpoint_is_not_exported_twice(client, sink, tmp_path):
+    seed(client)
+    store = FlakyStore()
+    job = job_for(client, store, sink, aggregates=False, page_size=3)
+    failed = job.run()
+    assert not failed.complete
+    assert "BackendUnavailableError" in failed.errors[0]
+    assert len(event_ids(sink)) == 6  # the second page is in the sink, its checkpoint is not
+    again = job_for(client, store, reopen(sink, tmp_path), aggregates=False, page_size=3).run()
+    assert again.ok, again.errors
+    assert again.counts["events_exported"] == 4
+    ids = event_ids(sink)
+    assert len(ids) == len(set(ids)) == 10

@@ -22,7 +22,7 @@ import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, BinaryIO, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AGGREGATE_FIELDS",
     "EVENT_FIELDS",
+    "TAIL_ROWS",
     "CSVSink",
     "DailyAggregate",
     "ExportedEvent",
@@ -59,6 +60,8 @@ EVENT_FIELDS = (
     "properties",
 )
 """The columns of an event row, in file order."""
+TAIL_ROWS = 1000
+"""How many last rows a file sink checks for ids on its first write (one ``get_events`` page)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +195,7 @@ class _FileSink:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.aggregates_path = self.directory / f"metric_aggregates.{self.extension}"
         self.events_path = self.directory / f"metric_events.{self.extension}"
+        self._tail: frozenset[str] | None = None
 
     def __repr__(self) -> str:
         """Show the directory."""
@@ -209,18 +213,39 @@ class _FileSink:
         return len(incoming)
 
     def write_events(self, events: Iterable[ExportedEvent]) -> int:
-        """Append ``events`` to the events file, then flush and fsync it."""
+        """Append ``events`` to the events file, then flush and fsync it.
+
+        The first write of a sink reads the ids of the file's last :data:`TAIL_ROWS` rows and
+        skips events among them: a page written just before a crash, and so never
+        checkpointed, is not appended twice when the job fetches it again. A torn last line
+        (a crash mid-write) is cut off first.
+        """
+        if self._tail is None:
+            self._tail = self._recover_tail()
+        tail = self._tail
         written = 0
         new = not self.events_path.exists() or self.events_path.stat().st_size == 0
+        fresh = (event for event in events if event.event_id not in tail)
         with self.events_path.open("a", encoding="utf-8", newline="") as out:
             if new:
                 out.write(self._header())
-            for line in self._render_events(events):
+            for line in self._render_events(fresh):
                 out.write(line)
                 written += 1
             out.flush()
             os.fsync(out.fileno())
         return written
+
+    def _recover_tail(self) -> frozenset[str]:
+        """Cut a torn last line off the events file and return the ids of its last rows."""
+        if not self.events_path.exists():
+            return frozenset()
+        with self.events_path.open("rb+") as source:
+            lines = _last_lines(source, TAIL_ROWS)
+        return frozenset(filter(None, (self._event_id(line) for line in lines)))
+
+    def _event_id(self, line: str) -> str | None:
+        raise NotImplementedError
 
     def read_aggregates(self) -> list[DailyAggregate]:
         """Return the stored aggregate rows (for checks and tests), ordered by key."""
@@ -287,6 +312,10 @@ class CSVSink(_FileSink):
             writer.writerow(["" if record[name] is None else record[name] for name in EVENT_FIELDS])
             yield _take(out)
 
+    def _event_id(self, line: str) -> str | None:
+        fields = next(csv.reader([line]), [])
+        return fields[0] if fields and fields[0] != EVENT_FIELDS[0] else None
+
     def iter_events(self) -> Iterator[dict[str, object]]:
         """Yield the stored event rows (CSV strings; ``properties`` decoded) one by one."""
         if not self.events_path.exists():
@@ -319,6 +348,14 @@ class JSONLSink(_FileSink):
         for event in events:
             yield _line(event.as_record())
 
+    def _event_id(self, line: str) -> str | None:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            return None
+        event_id = record.get("event_id") if isinstance(record, dict) else None
+        return event_id if isinstance(event_id, str) else None
+
     def iter_events(self) -> Iterator[dict[str, object]]:
         """Yield the stored event rows one by one."""
         if not self.events_path.exists():
@@ -330,6 +367,26 @@ class JSONLSink(_FileSink):
 
 
 _ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def _last_lines(handle: BinaryIO, count: int, block: int = 65_536) -> list[str]:
+    """Return up to ``count`` last complete lines of ``handle``, truncating a torn last line."""
+    end = handle.seek(0, os.SEEK_END)
+    data = b""
+    position = end
+    while position > 0 and data.count(b"\n") <= count:
+        step = min(block, position)
+        position -= step
+        handle.seek(position)
+        data = handle.read(step) + data
+    if data and not data.endswith(b"\n"):
+        cut = data.rfind(b"\n") + 1  # 0 when the torn line is the whole file
+        handle.truncate(position + cut)
+        data = data[:cut]
+    lines = data.split(b"\n")[:-1]
+    if position > 0:
+        lines = lines[1:]  # the first one may have started before the block
+    return [line.decode("utf-8", errors="replace") for line in lines[-count:]]
 
 
 def _line(record: Mapping[str, JSONValue]) -> str:
