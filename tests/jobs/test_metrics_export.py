@@ -356,3 +356,63 @@ def test_a_page_written_before_a_failed_checkpoint_is_not_exported_twice(client,
     assert again.counts["events_exported"] == 4
     ids = event_ids(sink)
     assert len(ids) == len(set(ids)) == 10
+
+
+class AccountZone(httpx.BaseTransport):
+    """Serves the sandbox, with the account's time zone replaced (``None`` removes it)."""
+
+    def __init__(self, inner: httpx.BaseTransport, zone: str | None) -> None:
+        self.inner = inner
+        self.zone = zone
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        if request.url.path != "/api/accounts":
+            return response
+        document = json.loads(response.read())
+        attributes = document["data"][0]["attributes"]
+        if self.zone is None:
+            del attributes["timezone"]
+        else:
+            attributes["timezone"] = self.zone
+        return httpx.Response(200, json=document)
+
+
+@pytest.mark.parametrize(("zone", "expected"), [("Europe/Paris", "Europe/Paris"), (None, "UTC")])
+def test_the_account_zone_is_used_and_utc_without_one(sandbox, tmp_path, zone, expected):
+    settings = KlaviyoSettings(private_key=KEY, rate_limit={"enabled": False})
+    transport = AccountZone(sandbox.transport(), zone)
+    with KlaviyoClient(settings, transport=transport, sleep=lambda _: None) as c:
+        seed(c)
+        sink = JSONLSink(tmp_path)
+        assert job_for(c, MemoryStateStore(), sink, events=False).run().ok
+        assert {r.timezone for r in sink.read_aggregates()} == {expected}
+
+
+def test_an_account_zone_unknown_here_is_reported(sandbox, tmp_path):
+    settings = KlaviyoSettings(private_key=KEY, rate_limit={"enabled": False})
+    transport = AccountZone(sandbox.transport(), "Mars/Olympus")
+    with KlaviyoClient(settings, transport=transport, sleep=lambda _: None) as c:
+        seed(c)
+        report = job_for(c, MemoryStateStore(), JSONLSink(tmp_path)).run()
+    assert not report.complete
+    assert "ConfigurationError" in report.errors[0]
+    assert "Mars/Olympus" in report.errors[0]
+    assert report.counts["aggregate_rows"] == 0
+
+
+class StatusLost(MemoryStateStore):
+    def set_cursor(self, name: str, value: str) -> None:
+        if name.endswith(":status"):
+            raise BackendUnavailableError("sql store", "connection lost")
+        super().set_cursor(name, value)
+
+
+def test_a_status_that_cannot_be_saved_is_reported(client, tmp_path):
+    seed(client)
+    report = job_for(client, StatusLost(), JSONLSink(tmp_path)).run()
+    assert report.counts["events_exported"] == 10
+    assert not report.ok
+    assert report.errors == (
+        "status not saved: BackendUnavailableError: sql store unavailable: connection lost",
+    )

@@ -18,12 +18,12 @@ Two passes per metric, each checkpointed in the state store so a stopped or kill
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from klaviyo_kit.errors import KlaviyoError
+from klaviyo_kit.errors import ConfigurationError, KlaviyoError
 from klaviyo_kit.jobs._job import JobReport, never_stop, save_status, utcnow
 from klaviyo_kit.jobs._sinks import DailyAggregate, ExportedEvent
 from klaviyo_kit.sdk.types import Document
@@ -187,6 +187,11 @@ class MetricsExportJob:
             complete = False
         except KlaviyoError as exc:
             errors.append(f"{type(exc).__name__}: {exc}")
+        watermark = None
+        try:
+            watermark = self._oldest_watermark(metrics)
+        except KlaviyoError as exc:
+            errors.append(f"{type(exc).__name__}: {exc}")
         report = JobReport(
             self._name,
             started=started,
@@ -194,9 +199,13 @@ class MetricsExportJob:
             complete=complete and not errors,
             counts=counts.as_dict(),
             errors=tuple(errors),
-            watermark=self._oldest_watermark(metrics),
+            watermark=watermark,
         )
-        save_status(self._store, report)
+        try:
+            save_status(self._store, report)
+        except KlaviyoError as exc:
+            line = f"status not saved: {type(exc).__name__}: {exc}"
+            report = replace(report, complete=False, errors=(*report.errors, line))
         return report
 
     def account_timezone(self) -> str:
@@ -204,6 +213,8 @@ class MetricsExportJob:
 
         Raises:
             klaviyo_kit.errors.APIError: If Klaviyo refuses the call.
+            klaviyo_kit.errors.ConfigurationError: If this system does not know the zone (install
+                ``tzdata``, or pass ``timezone=``).
         """
         doc = Document.parse(self._client.sdk.accounts.get_accounts())
         accounts = doc.data if isinstance(doc.data, list) else [doc.data] if doc.data else []
@@ -211,6 +222,11 @@ class MetricsExportJob:
             attributes = account.get("attributes")
             zone = attributes.get("timezone") if isinstance(attributes, dict) else None
             if isinstance(zone, str) and zone:
+                try:
+                    _zone(zone)
+                except ValueError as exc:
+                    msg = f"the account's time zone {zone!r} is unknown here: pass timezone="
+                    raise ConfigurationError(msg) from exc
                 return zone
         return "UTC"
 
