@@ -343,7 +343,10 @@ def reopen(sink: Sink, tmp_path) -> Sink:
     return sink
 
 
-def test_a_page_written_before_a_failed_checkpoint_is_not_exported_twice(client, sink, tmp_path):
+@pytest.mark.parametrize("restart", [True, False], ids=["new-process", "same-process"])
+def test_a_page_written_before_a_failed_checkpoint_is_not_exported_twice(
+    client, sink, tmp_path, restart
+):
     seed(client)
     store = FlakyStore()
     job = job_for(client, store, sink, aggregates=False, page_size=3)
@@ -351,7 +354,8 @@ def test_a_page_written_before_a_failed_checkpoint_is_not_exported_twice(client,
     assert not failed.complete
     assert "BackendUnavailableError" in failed.errors[0]
     assert len(event_ids(sink)) == 6  # the second page is in the sink, its checkpoint is not
-    again = job_for(client, store, reopen(sink, tmp_path), aggregates=False, page_size=3).run()
+    resumed_sink = reopen(sink, tmp_path) if restart else sink
+    again = job_for(client, store, resumed_sink, aggregates=False, page_size=3).run()
     assert again.ok, again.errors
     assert again.counts["events_exported"] == 4
     ids = event_ids(sink)

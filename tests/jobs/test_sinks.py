@@ -28,10 +28,10 @@ def aggregate(day: int, count: int, metric: str = "M1") -> DailyAggregate:
     return DailyAggregate(metric, "Placed Order", date(2026, 11, day), "UTC", count, count * 2.5, 1)
 
 
-def event(n: int, **properties: object) -> ExportedEvent:
+def event(n: int, metric: str = "M1", **properties: object) -> ExportedEvent:
     return ExportedEvent(
         f"E{n:04d}",
-        "M1",
+        metric,
         f"P{n % 3}",
         T0 + timedelta(minutes=n),
         float(n) if n % 2 else None,
@@ -124,14 +124,14 @@ def test_a_file_sink_does_not_append_the_last_page_twice_after_a_crash(tmp_path,
     ids = [r["event_id"] for r in restarted.iter_events()]
     assert len(ids) == len(set(ids)) == TAIL_ROWS + 60
     # ...and only the last page is checked, so memory stays bounded.
-    assert len(restarted._tail or ()) == TAIL_ROWS
+    assert len(restarted._tails["M1"].ids) == TAIL_ROWS
 
 
 @pytest.mark.parametrize("kind", [CSVSink, JSONLSink])
 def test_a_torn_last_line_is_cut_before_appending(tmp_path, kind):
     first = kind(tmp_path)
     first.write_events([event(1), event(2)])
-    with first.events_path.open("a", encoding="utf-8") as out:
+    with first.events_path("M1").open("a", encoding="utf-8") as out:
         out.write('E0003,"half a ro')
     assert kind(tmp_path).write_events([event(3)]) == 1
     assert [r["event_id"] for r in kind(tmp_path).iter_events()] == ["E0001", "E0002", "E0003"]
@@ -139,7 +139,8 @@ def test_a_torn_last_line_is_cut_before_appending(tmp_path, kind):
 
 def test_a_torn_first_line_empties_the_file(tmp_path):
     sink = JSONLSink(tmp_path)
-    sink.events_path.write_text('{"event_id": "E00', encoding="utf-8")
+    sink.events_directory.mkdir()
+    sink.events_path("M1").write_text('{"event_id": "E00', encoding="utf-8")
     assert sink.write_events([event(1)]) == 1
     assert [r["event_id"] for r in sink.iter_events()] == ["E0001"]
 
@@ -165,3 +166,22 @@ def test_sql_sink_rejects_other_databases():
     engine = sa.create_mock_engine("mysql://", lambda *a, **k: None)
     with pytest.raises(ValueError, match="SQLite and PostgreSQL"):
         SQLSink(engine)
+
+
+@pytest.mark.parametrize("kind", [CSVSink, JSONLSink])
+def test_each_metric_has_its_own_file_and_tail(tmp_path, kind):
+    sink = kind(tmp_path)
+    assert sink.write_events([event(n, "MX") for n in range(10)]) == 10
+    # Another metric's pages in between do not push MX's last page out of its tail.
+    assert (
+        sink.write_events([event(n, "MY") for n in range(100, 100 + TAIL_ROWS + 5)])
+        == TAIL_ROWS + 5
+    )
+    assert sink.write_events([event(n, "MX") for n in range(5, 15)]) == 5
+    assert sorted(p.name for p in sink.events_directory.iterdir()) == [
+        f"MX.{sink.extension}",
+        f"MY.{sink.extension}",
+    ]
+    assert sum(1 for _ in sink.iter_events()) == 15 + TAIL_ROWS + 5
+    with pytest.raises(ValueError, match="metric id"):
+        sink.events_path("../escape")

@@ -6,10 +6,10 @@ and *replace* the stored row with the same key, so re-aggregating a day updates 
 has already exported (it remembers the ids inside its overlap window), and a sink that can look
 keys up cheaply (:class:`~klaviyo_kit.jobs.SQLSink`) skips known ids as well.
 
-The file sinks keep two files in one directory: ``metric_aggregates.<ext>`` (rewritten whole,
-atomically, merged by key: it holds one row per metric and day, so it stays small) and
-``metric_events.<ext>`` (appended to and flushed page by page: memory stays flat however many
-events are exported).
+The file sinks keep ``metric_aggregates.<ext>`` (rewritten whole, atomically, merged by key: it
+holds one row per metric and day, so it stays small) and one ``metric_events/<metric_id>.<ext>``
+per metric (appended to and flushed page by page: memory stays flat however many events are
+exported).
 """
 
 from __future__ import annotations
@@ -18,11 +18,13 @@ import csv
 import io
 import json
 import os
+import re
 import tempfile
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Protocol, runtime_checkable
+from typing import IO, TYPE_CHECKING, BinaryIO, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
@@ -60,6 +62,7 @@ EVENT_FIELDS = (
     "properties",
 )
 """The columns of an event row, in file order."""
+_SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 TAIL_ROWS = 1000
 """How many last rows a file sink checks for ids on its first write (one ``get_events`` page)."""
 
@@ -185,8 +188,26 @@ def _atomic_write(path: Path, text: str) -> None:
         raise
 
 
+class _Tail:
+    """The ids of the last rows of one events file: at most :data:`TAIL_ROWS`, oldest dropped."""
+
+    __slots__ = ("ids", "order")
+
+    def __init__(self, ids: Iterable[str]) -> None:
+        self.order: deque[str] = deque(maxlen=TAIL_ROWS)
+        self.ids: set[str] = set()
+        for event_id in ids:
+            self.add(event_id)
+
+    def add(self, event_id: str) -> None:
+        if len(self.order) == TAIL_ROWS:
+            self.ids.discard(self.order[0])
+        self.order.append(event_id)
+        self.ids.add(event_id)
+
+
 class _FileSink:
-    """What the CSV and JSONL sinks share: two files in a directory, merged and appended."""
+    """What the CSV and JSONL sinks share: aggregates in one file, events in one per metric."""
 
     extension = ""
 
@@ -194,12 +215,22 @@ class _FileSink:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.aggregates_path = self.directory / f"metric_aggregates.{self.extension}"
-        self.events_path = self.directory / f"metric_events.{self.extension}"
-        self._tail: frozenset[str] | None = None
+        self.events_directory = self.directory / "metric_events"
+        self._tails: dict[str, _Tail] = {}
 
     def __repr__(self) -> str:
         """Show the directory."""
         return f"{type(self).__name__}({str(self.directory)!r})"
+
+    def events_path(self, metric_id: str) -> Path:
+        """Return the file holding the events of ``metric_id``.
+
+        Raises:
+            ValueError: If the id is not made of letters, digits, ``_`` and ``-``.
+        """
+        if not _SAFE_ID.fullmatch(metric_id):
+            raise ValueError(f"cannot name a file after metric id {metric_id!r}")
+        return self.events_directory / f"{metric_id}.{self.extension}"
 
     def write_aggregates(self, rows: Iterable[DailyAggregate]) -> int:
         """Merge ``rows`` into the aggregates file by ``(metric_id, day)`` and rewrite it."""
@@ -213,47 +244,75 @@ class _FileSink:
         return len(incoming)
 
     def write_events(self, events: Iterable[ExportedEvent]) -> int:
-        """Append ``events`` to the events file, then flush and fsync it.
+        """Append ``events`` to their metrics' files, then flush and fsync each file.
 
-        The first write of a sink reads the ids of the file's last :data:`TAIL_ROWS` rows and
-        skips events among them: a page written just before a crash, and so never
-        checkpointed, is not appended twice when the job fetches it again. A torn last line
-        (a crash mid-write) is cut off first.
+        Events already among a file's last :data:`TAIL_ROWS` rows are skipped: a page written
+        just before a crash or a failed checkpoint is not appended twice when the job fetches
+        it again. Opening a file for the first time reads those ids from its end, after
+        cutting off a torn last line (a crash mid-write).
         """
-        if self._tail is None:
-            self._tail = self._recover_tail()
-        tail = self._tail
         written = 0
-        new = not self.events_path.exists() or self.events_path.stat().st_size == 0
-        fresh = (event for event in events if event.event_id not in tail)
-        with self.events_path.open("a", encoding="utf-8", newline="") as out:
-            if new:
-                out.write(self._header())
-            for line in self._render_events(fresh):
-                out.write(line)
+        files: dict[str, IO[str]] = {}
+        try:
+            for event in events:
+                tail = self._tail(event.metric_id)
+                if event.event_id in tail.ids:
+                    continue
+                out = files.get(event.metric_id)
+                if out is None:
+                    out = files[event.metric_id] = self._open_events(event.metric_id)
+                out.write(self._render_event(event))
+                tail.add(event.event_id)
                 written += 1
-            out.flush()
-            os.fsync(out.fileno())
+            for out in files.values():
+                out.flush()
+                os.fsync(out.fileno())
+        finally:
+            for out in files.values():
+                out.close()
         return written
 
-    def _recover_tail(self) -> frozenset[str]:
-        """Cut a torn last line off the events file and return the ids of its last rows."""
-        if not self.events_path.exists():
-            return frozenset()
-        with self.events_path.open("rb+") as source:
+    def iter_events(self) -> Iterator[dict[str, object]]:
+        """Yield the stored event rows one by one, metric by metric, in file order."""
+        if not self.events_directory.exists():
+            return
+        for path in sorted(self.events_directory.glob(f"*.{self.extension}")):
+            yield from self._read_events(path)
+
+    def _open_events(self, metric_id: str) -> IO[str]:
+        path = self.events_path(metric_id)
+        path.parent.mkdir(exist_ok=True)
+        out = path.open("a", encoding="utf-8", newline="")
+        if out.tell() == 0:
+            out.write(self._header())
+        return out
+
+    def _tail(self, metric_id: str) -> _Tail:
+        tail = self._tails.get(metric_id)
+        if tail is None:
+            tail = self._tails[metric_id] = _Tail(self._recover(self.events_path(metric_id)))
+        return tail
+
+    def _recover(self, path: Path) -> list[str]:
+        """Cut a torn last line off ``path`` and return the ids of its last rows."""
+        if not path.exists():
+            return []
+        with path.open("rb+") as source:
             lines = _last_lines(source, TAIL_ROWS)
-        return frozenset(filter(None, (self._event_id(line) for line in lines)))
+        return [found for found in map(self._event_id, lines) if found]
 
     def _event_id(self, line: str) -> str | None:
+        raise NotImplementedError
+
+    def _read_events(self, path: Path) -> Iterator[dict[str, object]]:
+        raise NotImplementedError
+
+    def _render_event(self, event: ExportedEvent) -> str:
         raise NotImplementedError
 
     def read_aggregates(self) -> list[DailyAggregate]:
         """Return the stored aggregate rows (for checks and tests), ordered by key."""
         return self._read_aggregates()
-
-    def iter_events(self) -> Iterator[dict[str, object]]:
-        """Yield the stored event rows one by one, as the file has them."""
-        raise NotImplementedError
 
     def close(self) -> None:
         """Nothing to release: every write opens, flushes and closes its file."""
@@ -267,9 +326,6 @@ class _FileSink:
     def _header(self) -> str:
         return ""
 
-    def _render_events(self, events: Iterable[ExportedEvent]) -> Iterator[str]:
-        raise NotImplementedError
-
 
 class CSVSink(_FileSink):
     """Write CSV files (with a header row) into ``directory``.
@@ -277,7 +333,8 @@ class CSVSink(_FileSink):
     Event properties are one JSON-encoded column; ``value`` is empty when an event has none.
 
     Args:
-        directory: Created if missing; holds ``metric_aggregates.csv`` and ``metric_events.csv``.
+        directory: Created if missing; holds ``metric_aggregates.csv`` and one
+            ``metric_events/<metric_id>.csv`` per metric.
 
     Example:
         ```python
@@ -303,24 +360,21 @@ class CSVSink(_FileSink):
     def _header(self) -> str:
         return ",".join(EVENT_FIELDS) + "\n"
 
-    def _render_events(self, events: Iterable[ExportedEvent]) -> Iterator[str]:
+    def _render_event(self, event: ExportedEvent) -> str:
+        record = event.as_record()
+        record["properties"] = _ENCODE(record["properties"])
         out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        for event in events:
-            record = event.as_record()
-            record["properties"] = _ENCODE(record["properties"])
-            writer.writerow(["" if record[name] is None else record[name] for name in EVENT_FIELDS])
-            yield _take(out)
+        csv.writer(out, lineterminator="\n").writerow(
+            ["" if record[name] is None else record[name] for name in EVENT_FIELDS]
+        )
+        return out.getvalue()
 
     def _event_id(self, line: str) -> str | None:
         fields = next(csv.reader([line]), [])
         return fields[0] if fields and fields[0] != EVENT_FIELDS[0] else None
 
-    def iter_events(self) -> Iterator[dict[str, object]]:
-        """Yield the stored event rows (CSV strings; ``properties`` decoded) one by one."""
-        if not self.events_path.exists():
-            return
-        with self.events_path.open(encoding="utf-8", newline="") as source:
+    def _read_events(self, path: Path) -> Iterator[dict[str, object]]:
+        with path.open(encoding="utf-8", newline="") as source:
             for row in csv.DictReader(source):
                 yield {**row, "properties": json.loads(row["properties"] or "{}")}
 
@@ -329,8 +383,8 @@ class JSONLSink(_FileSink):
     """Write JSON Lines files (one JSON object per line) into ``directory``.
 
     Args:
-        directory: Created if missing; holds ``metric_aggregates.jsonl`` and
-            ``metric_events.jsonl``.
+        directory: Created if missing; holds ``metric_aggregates.jsonl`` and one
+            ``metric_events/<metric_id>.jsonl`` per metric.
     """
 
     extension = "jsonl"
@@ -344,9 +398,8 @@ class JSONLSink(_FileSink):
     def _render_aggregates(self, rows: list[DailyAggregate]) -> str:
         return "".join(_line(row.as_record()) for row in rows)
 
-    def _render_events(self, events: Iterable[ExportedEvent]) -> Iterator[str]:
-        for event in events:
-            yield _line(event.as_record())
+    def _render_event(self, event: ExportedEvent) -> str:
+        return _line(event.as_record())
 
     def _event_id(self, line: str) -> str | None:
         try:
@@ -356,11 +409,8 @@ class JSONLSink(_FileSink):
         event_id = record.get("event_id") if isinstance(record, dict) else None
         return event_id if isinstance(event_id, str) else None
 
-    def iter_events(self) -> Iterator[dict[str, object]]:
-        """Yield the stored event rows one by one."""
-        if not self.events_path.exists():
-            return
-        with self.events_path.open(encoding="utf-8") as source:
+    def _read_events(self, path: Path) -> Iterator[dict[str, object]]:
+        with path.open(encoding="utf-8") as source:
             for line in source:
                 if line.strip():
                     yield json.loads(line)
@@ -391,10 +441,3 @@ def _last_lines(handle: BinaryIO, count: int, block: int = 65_536) -> list[str]:
 
 def _line(record: Mapping[str, JSONValue]) -> str:
     return _ENCODE(record) + "\n"
-
-
-def _take(buffer: io.StringIO) -> str:
-    text = buffer.getvalue()
-    buffer.seek(0)
-    buffer.truncate()
-    return text
