@@ -120,7 +120,7 @@ def main() -> int:
         baseline = peak_rss_mb()
         written, seconds = export(total, args.sink, Path(tmp) / "full")
         peak = peak_rss_mb()
-        size = sum(p.stat().st_size for p in (Path(tmp) / "full").iterdir()) / 1024 / 1024
+        size = sum(p.stat().st_size for p in (Path(tmp) / "full").rglob("*") if p.is_file()) / 2**20
     growth = peak - baseline
     print(
         f"{written:,} events to {args.sink} ({size:,.0f} MiB) in {seconds:,.1f} s: "
