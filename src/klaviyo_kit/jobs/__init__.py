@@ -25,6 +25,7 @@ from klaviyo_kit.jobs._list_cleanup import (
     CleanupTarget,
     ListCleanupJob,
 )
+from klaviyo_kit.jobs._metrics_export import MetricsExportJob
 from klaviyo_kit.jobs._profile_source import HostProfile, ProfileData, ProfileSource
 from klaviyo_kit.jobs._profile_sync import ProfileOutcome, ProfileSyncJob
 from klaviyo_kit.jobs._profile_sync_conflicts import (
@@ -35,25 +36,32 @@ from klaviyo_kit.jobs._profile_sync_conflicts import (
     prefer_klaviyo,
     prefer_local,
 )
+from klaviyo_kit.jobs._sinks import CSVSink, DailyAggregate, ExportedEvent, JSONLSink, Sink
 
 if TYPE_CHECKING:
     from klaviyo_kit.jobs._engagement_sql import SQLEngagementSource
     from klaviyo_kit.jobs._profile_source_sql import ProfileColumns, SQLProfileSource
+    from klaviyo_kit.jobs._sinks_sql import SQLSink
 
 __all__ = [
     "DEFAULT_ENGAGEMENT_METRICS",
+    "CSVSink",
     "CleanupAction",
     "CleanupPlan",
     "CleanupTarget",
     "ConflictPolicy",
+    "DailyAggregate",
     "EngagementFunction",
     "EngagementSource",
+    "ExportedEvent",
     "HostProfile",
+    "JSONLSink",
     "Job",
     "JobReport",
     "JobStatus",
     "KlaviyoEngagementSource",
     "ListCleanupJob",
+    "MetricsExportJob",
     "ProfileColumns",
     "ProfileConflict",
     "ProfileData",
@@ -62,8 +70,10 @@ __all__ = [
     "ProfileSyncJob",
     "SQLEngagementSource",
     "SQLProfileSource",
+    "SQLSink",
     "ScanStrategy",
     "Side",
+    "Sink",
     "last_write_wins",
     "load_status",
     "never_stop",
@@ -76,6 +86,7 @@ _LAZY = {
     "SQLEngagementSource": "klaviyo_kit.jobs._engagement_sql",
     "ProfileColumns": "klaviyo_kit.jobs._profile_source_sql",
     "SQLProfileSource": "klaviyo_kit.jobs._profile_source_sql",
+    "SQLSink": "klaviyo_kit.jobs._sinks_sql",
 }
 
 
@@ -101,6 +112,12 @@ for _value in (
     CleanupPlan,
     CleanupTarget,
     HostProfile,
+    MetricsExportJob,
+    CSVSink,
+    JSONLSink,
+    Sink,
+    DailyAggregate,
+    ExportedEvent,
     ProfileData,
     ProfileSource,
     ProfileSyncJob,
