@@ -1,0 +1,116 @@
+from pathlib import Path
+from typing import Any
+
+import pytest
+from celery import Celery  # type: ignore[import-untyped]
+from tests.jobs._apps.engines import (
+    BAD_EVENT,
+    celery_worker,
+    fresh_redis,
+    queue_events,
+    read,
+    status_counts,
+)
+from tests.jobs._apps.procs import served_sandbox, stop, wait_for
+
+from klaviyo_kit.infra import RedisQueue, SQLStateStore
+from klaviyo_kit.jobs import load_status
+from klaviyo_kit.jobs.celery import DELIVER_TASK, beat_schedule, job_task_name
+
+BROKERS = {
+    "redis": "redis://127.0.0.1:6379/{db}",
+    "amqp": "amqp://guest:guest@127.0.0.1:5672//",
+}
+
+
+@pytest.mark.parametrize(("broker", "db"), [("redis", 12), ("amqp", 13)])
+def test_workers_deliver_queued_events_and_run_a_job(broker, db, tmp_path):
+    redis_url = fresh_redis(db)
+    broker_url = BROKERS[broker].format(db=db + 2)
+    if broker == "redis":
+        fresh_redis(db + 2)
+    queue_name = f"celery-events-{broker}"
+    celery_queue = f"kk-test-{broker}-{tmp_path.name}"
+    events = queue_events(redis_url, queue_name, 300, tag=broker)
+    events.enqueue(BAD_EVENT)
+    with served_sandbox(tmp_path) as sandbox:
+        env = {
+            "KK_BROKER": broker_url,
+            "KK_CELERY_QUEUE": celery_queue,
+            "KK_SANDBOX_URL": sandbox.url,
+            "KK_REDIS_URL": redis_url,
+            "KK_EVENTS_QUEUE": queue_name,
+            "KK_STATE": str(tmp_path / "state.db"),
+            "KK_BATCH": "100",
+        }
+        log = tmp_path / "worker.log"
+        worker = celery_worker("w1", env, log)
+        sender = Celery(broker=broker_url)
+        try:
+            sender.send_task(DELIVER_TASK, queue=celery_queue)
+            sender.send_task(job_task_name("track_pages"), queue=celery_queue)
+            assert wait_for(lambda: events.size() == 0, 40), read(log)
+            store = SQLStateStore(f"sqlite:///{tmp_path / 'state.db'}")
+            assert wait_for(lambda: load_status(store, "track_pages").last_run is not None, 20), (
+                read(log)
+            )
+        finally:
+            assert stop(worker) == 0, read(log)
+            sender.close()
+        counts = sandbox.close()
+    status = load_status(store, "track_pages")
+    assert status.last_report["complete"] is True
+    assert status.last_report["counts"] == {"pages": 3}
+    assert counts["events"] == 300
+    dead = events.dead_letters()
+    assert [d.payload for d in dead] == [BAD_EVENT]
+    assert "rejected" in dead[0].error or "time" in dead[0].error
+
+
+def test_beat_schedule_names_the_tasks():
+    schedule = beat_schedule({"track_pages": 60}, deliver_every=5)
+    assert schedule["klaviyo-kit-track_pages"]["task"] == "klaviyo_kit.jobs.track_pages"
+    assert schedule["klaviyo-kit-track_pages"]["schedule"].total_seconds() == 60
+    assert schedule["klaviyo-kit-deliver-events"]["task"] == DELIVER_TASK
+
+
+def hammer(tmp_path: Path, limiter: str) -> tuple[dict[str, Any], str, RedisQueue]:
+    """Deliver 1,500 events with two 3-process workers; return the sandbox counts and logs."""
+    redis_url = fresh_redis(9)
+    broker_url = "redis://127.0.0.1:6379/10"
+    fresh_redis(10)
+    queue_name = "celery-hammer"
+    events = queue_events(redis_url, queue_name, 1500, tag="hammer")
+    with served_sandbox(tmp_path) as sandbox:
+        env = {
+            "KK_BROKER": broker_url,
+            "KK_CELERY_QUEUE": "kk-hammer",
+            "KK_SANDBOX_URL": sandbox.url,
+            "KK_REDIS_URL": redis_url,
+            "KK_EVENTS_QUEUE": queue_name,
+            "KK_STATE": str(tmp_path / "state.db"),
+            "KK_BATCH": "25",
+            "KK_LIMITER": limiter,
+        }
+        logs = [tmp_path / "w1.log", tmp_path / "w2.log"]
+        workers = [celery_worker(f"h{i}", env, log, concurrency=3) for i, log in enumerate(logs)]
+        sender = Celery(broker=broker_url)
+        try:
+            for _ in range(6):
+                sender.send_task(DELIVER_TASK, queue="kk-hammer")
+            assert wait_for(lambda: events.size() == 0, 45), read(logs[0])
+        finally:
+            for worker, log in zip(workers, logs, strict=True):
+                assert stop(worker) == 0, read(log)
+            sender.close()
+        counts = sandbox.close()
+    return counts, "".join(read(log) for log in logs), events
+
+
+def test_hammer_two_workers_share_one_budget_and_get_no_429(tmp_path):
+    counts, text, events = hammer(tmp_path, "redis")
+    assert counts["events"] == 1500
+    assert "429" not in status_counts(counts), counts
+    assert status_counts(counts)["202"] >= 60
+    assert events.dead_letters() == []
+    assert "Retry in" in text  # throttled tasks were re-queued with a countdown
