@@ -10,6 +10,7 @@ checkpoints, and the runner records the incomplete report and returns.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 import time
@@ -22,11 +23,12 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from types import FrameType
 
-    from klaviyo_kit.infra import StateStore
+    from klaviyo_kit.client import KlaviyoClient
+    from klaviyo_kit.infra import JobQueue, StateStore
     from klaviyo_kit.jobs._job import Job
     from klaviyo_kit.jobs._lease import Lease
 
-__all__ = ["JobRunner"]
+__all__ = ["JobRunner", "Resources", "report_dict"]
 
 _log = logging.getLogger("klaviyo_kit")
 _SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -198,3 +200,78 @@ class _SignalScope:
         for sig, previous in self._previous.items():
             signal.signal(sig, previous)
         self._previous.clear()
+
+
+def report_dict(report: JobReport | None) -> dict[str, object]:
+    """A job report as a JSON-ready task result (``{"skipped": True}`` when the lease was held)."""
+    if report is None:
+        return {"skipped": True}
+    return {
+        "job": report.job,
+        "started": report.started.isoformat(),
+        "finished": report.finished.isoformat(),
+        "complete": report.complete,
+        "ok": report.ok,
+        "counts": dict(report.counts),
+        "errors": list(report.errors),
+        "watermark": report.watermark.isoformat() if report.watermark else None,
+    }
+
+
+class Resources:
+    """The client, store and queue of one worker process, built on first use.
+
+    Built again after a fork (prefork pools, RQ's work horses), so no connection is shared
+    between processes.
+
+    Args:
+        client_factory: Builds the client.
+        store_factory: Builds the state store.
+        queue_factory: Builds the event queue, or ``None`` without event delivery.
+    """
+
+    def __init__(
+        self,
+        client_factory: Callable[[], KlaviyoClient],
+        store_factory: Callable[[], StateStore],
+        queue_factory: Callable[[], JobQueue] | None = None,
+    ) -> None:
+        """Remember the factories; nothing is built yet."""
+        self._factories: dict[str, Callable[[], Any] | None] = {
+            "client": client_factory,
+            "store": store_factory,
+            "queue": queue_factory,
+        }
+        self._built: dict[str, Any] = {}
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+
+    def _get(self, name: str) -> Any:
+        with self._lock:
+            if self._pid != os.getpid():
+                self._built, self._pid = {}, os.getpid()
+            if name not in self._built:
+                factory = self._factories[name]
+                if factory is None:
+                    raise RuntimeError(f"no {name}_factory was given")
+                self._built[name] = factory()
+            return self._built[name]
+
+    def client(self) -> KlaviyoClient:
+        """This process's client."""
+        client: KlaviyoClient = self._get("client")
+        return client
+
+    def store(self) -> StateStore:
+        """This process's state store."""
+        store: StateStore = self._get("store")
+        return store
+
+    def queue(self) -> JobQueue:
+        """This process's event queue.
+
+        Raises:
+            RuntimeError: If no ``queue_factory`` was given.
+        """
+        queue: JobQueue = self._get("queue")
+        return queue

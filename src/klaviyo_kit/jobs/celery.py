@@ -25,8 +25,6 @@ long wait for a permit into a countdown).
 
 from __future__ import annotations
 
-import os
-import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Final
@@ -45,7 +43,7 @@ from klaviyo_kit.jobs._delivery_task import (
     client_sender,
     deliver_batch,
 )
-from klaviyo_kit.jobs._runner import JobRunner
+from klaviyo_kit.jobs._runner import JobRunner, Resources, report_dict
 from klaviyo_kit.services._event_batches import MAX_BULK_EVENTS
 
 if TYPE_CHECKING:
@@ -53,16 +51,14 @@ if TYPE_CHECKING:
 
     from klaviyo_kit.client import KlaviyoClient
     from klaviyo_kit.infra import JobQueue, StateStore
-    from klaviyo_kit.jobs._job import Job, JobReport
+    from klaviyo_kit.jobs._job import Job
 
 __all__ = [
     "DELIVER_TASK",
     "KitTasks",
-    "Resources",
     "beat_schedule",
     "job_task_name",
     "register_tasks",
-    "report_dict",
 ]
 
 DELIVER_TASK: Final = "klaviyo_kit.deliver_events"
@@ -72,81 +68,6 @@ DELIVER_TASK: Final = "klaviyo_kit.deliver_events"
 def job_task_name(name: str) -> str:
     """The Celery task name of job ``name``."""
     return f"klaviyo_kit.jobs.{name}"
-
-
-def report_dict(report: JobReport | None) -> dict[str, object]:
-    """A job report as a JSON-ready task result (``{"skipped": True}`` when the lease was held)."""
-    if report is None:
-        return {"skipped": True}
-    return {
-        "job": report.job,
-        "started": report.started.isoformat(),
-        "finished": report.finished.isoformat(),
-        "complete": report.complete,
-        "ok": report.ok,
-        "counts": dict(report.counts),
-        "errors": list(report.errors),
-        "watermark": report.watermark.isoformat() if report.watermark else None,
-    }
-
-
-class Resources:
-    """The client, store and queue of one worker process, built on first use.
-
-    Built again after a fork (prefork pools, RQ's work horses), so no connection is shared
-    between processes.
-
-    Args:
-        client_factory: Builds the client.
-        store_factory: Builds the state store.
-        queue_factory: Builds the event queue, or ``None`` without event delivery.
-    """
-
-    def __init__(
-        self,
-        client_factory: Callable[[], KlaviyoClient],
-        store_factory: Callable[[], StateStore],
-        queue_factory: Callable[[], JobQueue] | None = None,
-    ) -> None:
-        """Remember the factories; nothing is built yet."""
-        self._factories: dict[str, Callable[[], Any] | None] = {
-            "client": client_factory,
-            "store": store_factory,
-            "queue": queue_factory,
-        }
-        self._built: dict[str, Any] = {}
-        self._pid = os.getpid()
-        self._lock = threading.Lock()
-
-    def _get(self, name: str) -> Any:
-        with self._lock:
-            if self._pid != os.getpid():
-                self._built, self._pid = {}, os.getpid()
-            if name not in self._built:
-                factory = self._factories[name]
-                if factory is None:
-                    raise RuntimeError(f"no {name}_factory was given")
-                self._built[name] = factory()
-            return self._built[name]
-
-    def client(self) -> KlaviyoClient:
-        """This process's client."""
-        client: KlaviyoClient = self._get("client")
-        return client
-
-    def store(self) -> StateStore:
-        """This process's state store."""
-        store: StateStore = self._get("store")
-        return store
-
-    def queue(self) -> JobQueue:
-        """This process's event queue.
-
-        Raises:
-            RuntimeError: If no ``queue_factory`` was given.
-        """
-        queue: JobQueue = self._get("queue")
-        return queue
 
 
 @dataclass(frozen=True, slots=True)
