@@ -1,8 +1,11 @@
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from celery import Celery  # type: ignore[import-untyped]
+from tests.jobs._apps.demo import KEY, TrackPagesJob
 from tests.jobs._apps.engines import (
     BAD_EVENT,
     celery_worker,
@@ -11,11 +14,14 @@ from tests.jobs._apps.engines import (
     read,
     status_counts,
 )
-from tests.jobs._apps.procs import served_sandbox, stop, wait_for
+from tests.jobs._apps.procs import child_env, served_sandbox, stop, wait_for
 
-from klaviyo_kit.infra import RedisQueue, SQLStateStore
+from klaviyo_kit import KlaviyoClient, KlaviyoSettings
+from klaviyo_kit.infra import MemoryStateStore, RedisQueue, SQLStateStore
 from klaviyo_kit.jobs import load_status
-from klaviyo_kit.jobs.celery import DELIVER_TASK, beat_schedule, job_task_name
+from klaviyo_kit.jobs._lease import StoreLease
+from klaviyo_kit.jobs.celery import DELIVER_TASK, beat_schedule, job_task_name, register_tasks
+from klaviyo_kit.sandbox import Sandbox
 
 BROKERS = {
     "redis": "redis://127.0.0.1:6379/{db}",
@@ -114,3 +120,42 @@ def test_hammer_two_workers_share_one_budget_and_get_no_429(tmp_path):
     assert status_counts(counts)["202"] >= 60
     assert events.dead_letters() == []
     assert "Retry in" in text  # throttled tasks were re-queued with a countdown
+
+
+def test_without_celery_the_import_error_names_the_extra():
+    code = "import sys; sys.modules['celery'] = None; import klaviyo_kit.jobs.celery"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=child_env(), check=False
+    )
+    assert result.returncode == 1
+    assert (
+        "ImportError: klaviyo_kit.jobs.celery needs Celery: pip install 'klaviyo-kit[celery]'"
+        in result.stderr
+    )
+
+
+def test_a_job_task_skips_while_its_lease_is_held_and_records_each_pass():
+    sandbox = Sandbox(seed=1)
+    store = MemoryStateStore()
+    app = Celery("eager", broker="memory://", set_as_current=False)
+    app.conf.task_always_eager = True
+    tasks = register_tasks(
+        app,
+        client_factory=lambda: KlaviyoClient(
+            KlaviyoSettings(private_key=KEY), transport=sandbox.transport()
+        ),
+        store_factory=lambda: store,
+        jobs={"track_pages": lambda client, store: TrackPagesJob(client, store, pages=2)},
+        lease_factory=lambda name: StoreLease(store, name, ttl=30),
+    )
+    assert tasks.deliver is None
+    assert store.claim_delivery("jobs:track_pages:lease", ttl=30)  # another worker's pass
+    assert tasks.run_job("track_pages").get() == {"skipped": True}
+    assert load_status(store, "track_pages").last_run is None
+    store.release_delivery("jobs:track_pages:lease")
+    result = tasks.run_job("track_pages").get()
+    assert result["complete"] is True
+    assert result["counts"] == {"pages": 2}
+    assert load_status(store, "track_pages").last_success is not None
+    with pytest.raises(RuntimeError, match="queue_factory"):
+        tasks.deliver_events()

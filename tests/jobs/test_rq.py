@@ -2,14 +2,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import redis
 from rq import Queue
 from tests.jobs._apps.engines import BAD_EVENT, fresh_redis, queue_events, read, status_counts
-from tests.jobs._apps.procs import served_sandbox, start, stop, wait_for
+from tests.jobs._apps.procs import child_env, served_sandbox, start, stop, wait_for
 from tests.jobs._apps.rq_app import kit
 
 from klaviyo_kit.infra import SQLStateStore
 from klaviyo_kit.jobs import load_status
+from klaviyo_kit.jobs.rq import RQKit
 
 WORKER_CLASSES = ["tests.jobs._apps.rq_preload.PreloadedWorker", "rq.worker.SimpleWorker"]
 
@@ -83,3 +85,24 @@ def test_rq_workers_deliver_events_with_countdowns_and_run_a_repeating_job(tmp_p
     dead = events.dead_letters()
     assert [d.payload for d in dead] == [BAD_EVENT]
     assert all("deliver_events" in read(log) for log in logs)  # the forking and the simple worker
+
+
+def test_without_rq_the_import_error_names_the_extra():
+    code = "import sys; sys.modules['rq'] = None; import klaviyo_kit.jobs.rq"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=child_env(), check=False
+    )
+    assert result.returncode == 1
+    assert (
+        "ImportError: klaviyo_kit.jobs.rq needs RQ: pip install 'klaviyo-kit[rq]'" in result.stderr
+    )
+
+
+def test_a_kit_path_must_name_module_and_attribute():
+    with pytest.raises(ValueError, match="module:attribute"):
+        RQKit(
+            "tests.jobs._apps.rq_app",
+            client_factory=kit.resources.client,
+            store_factory=kit.resources.store,
+            jobs={},
+        )

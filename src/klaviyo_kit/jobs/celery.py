@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 try:
     import celery  # type: ignore[import-untyped]  # noqa: TC002 - fail at import without the extra
-except ImportError as exc:  # pragma: no cover - exercised without the extra
+except ImportError as exc:
     raise ImportError(
         "klaviyo_kit.jobs.celery needs Celery: pip install 'klaviyo-kit[celery]'"
     ) from exc
@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from klaviyo_kit.client import KlaviyoClient
     from klaviyo_kit.infra import JobQueue, StateStore
     from klaviyo_kit.jobs._job import Job
+    from klaviyo_kit.jobs._lease import Lease
 
 __all__ = [
     "DELIVER_TASK",
@@ -113,6 +114,7 @@ def register_tasks(
     batch_size: int = MAX_BULK_EVENTS,
     visibility_timeout: float = VISIBILITY_TIMEOUT,
     lease_ttl: float = 300.0,
+    lease_factory: Callable[[str], Lease] | None = None,
     max_runtime: float | None = None,
 ) -> KitTasks:
     """Register a task per job and, given a ``queue_factory``, the event-delivery task.
@@ -127,7 +129,11 @@ def register_tasks(
         batch_size: Most events one delivery task sends.
         visibility_timeout: Seconds a reserved batch stays hidden from other workers.
         lease_ttl: Seconds a job's lease lasts (longer than one pass).
-        max_runtime: Ask a pass to checkpoint and stop after this many seconds.
+        lease_factory: Builds job ``name``'s lease (say a renewable
+            :class:`~klaviyo_kit.jobs._lease.RedisLease`); ``None`` claims it in the state store
+            for ``lease_ttl`` seconds, which then bounds a pass.
+        max_runtime: Ask a pass to checkpoint and stop after this many seconds (a warm
+            shutdown of the worker waits for the pass in flight).
 
     Returns:
         The registered tasks.
@@ -140,6 +146,7 @@ def register_tasks(
             factory=factory,
             resources=resources,
             lease_ttl=lease_ttl,
+            lease_factory=lease_factory,
             max_runtime=max_runtime,
         )
         for name, factory in jobs.items()
@@ -159,13 +166,19 @@ def _job_task(
     factory: Callable[[KlaviyoClient, StateStore], Job],
     resources: Resources,
     lease_ttl: float,
+    lease_factory: Callable[[str], Lease] | None,
     max_runtime: float | None,
 ) -> celery.Task[Any, Any]:
     def run_job() -> dict[str, object]:
         store = resources.store()
         job = factory(resources.client(), store)
         runner = JobRunner(
-            job, store, lease_ttl=lease_ttl, max_runtime=max_runtime, handle_signals=False
+            job,
+            store,
+            lease=lease_factory(name) if lease_factory is not None else None,
+            lease_ttl=lease_ttl,
+            max_runtime=max_runtime,
+            handle_signals=False,
         )
         return report_dict(runner.run_once())
 

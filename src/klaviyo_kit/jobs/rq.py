@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 try:
     import rq
-except ImportError as exc:  # pragma: no cover - exercised without the extra
+except ImportError as exc:
     raise ImportError("klaviyo_kit.jobs.rq needs RQ: pip install 'klaviyo-kit[rq]'") from exc
 
 from klaviyo_kit.errors import BackendUnavailableError
@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from klaviyo_kit.infra import JobQueue, StateStore
     from klaviyo_kit.jobs._delivery_task import DeliveryOutcome
     from klaviyo_kit.jobs._job import Job
+    from klaviyo_kit.jobs._lease import Lease
 
 __all__ = ["DEFAULT_RETRY", "RQKit", "deliver_events", "run_job"]
 
@@ -70,6 +71,9 @@ class RQKit:
         batch_size: Most events one delivery sends.
         visibility_timeout: Seconds a reserved batch stays hidden from other workers.
         lease_ttl: Seconds a job's lease lasts (longer than one pass).
+        lease_factory: Builds job ``name``'s lease (say a renewable
+            :class:`~klaviyo_kit.jobs._lease.RedisLease`); ``None`` claims it in the state store
+            for ``lease_ttl`` seconds, which then bounds a pass.
         max_runtime: Ask a pass to checkpoint and stop after this many seconds.
         retry: How RQ retries a pass that raised; ``None`` never retries.
 
@@ -88,6 +92,7 @@ class RQKit:
         batch_size: int = MAX_BULK_EVENTS,
         visibility_timeout: float = VISIBILITY_TIMEOUT,
         lease_ttl: float = 300.0,
+        lease_factory: Callable[[str], Lease] | None = None,
         max_runtime: float | None = None,
         retry: rq.Retry | None = DEFAULT_RETRY,
     ) -> None:
@@ -101,6 +106,7 @@ class RQKit:
         self._batch_size = batch_size
         self._visibility = visibility_timeout
         self._lease_ttl = lease_ttl
+        self._lease_factory = lease_factory
         self._max_runtime = max_runtime
         self._retry = retry
 
@@ -138,6 +144,7 @@ class RQKit:
         runner = JobRunner(
             job,
             store,
+            lease=self._lease_factory(name) if self._lease_factory is not None else None,
             lease_ttl=self._lease_ttl,
             max_runtime=self._max_runtime,
             handle_signals=False,
@@ -152,10 +159,6 @@ class RQKit:
             batch_size=self._batch_size,
             visibility_timeout=self._visibility,
         )
-
-    def retry_policy(self) -> rq.Retry | None:
-        """How a failed pass is retried."""
-        return self._retry
 
 
 _KITS: dict[str, RQKit] = {}
