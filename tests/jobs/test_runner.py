@@ -165,3 +165,31 @@ def test_sigterm_finishes_the_page_checkpoints_and_exits_zero(sandbox, tmp_path)
     assert store.get_cursor("jobs:track_pages:page") == str(pages)  # checkpointed where it stopped
     assert store.claim_delivery("jobs:track_pages:lease", ttl=1)  # the lease was released
     assert sandbox.close()["statuses"] == {"202": pages}  # every page in flight was finished
+
+
+def test_a_redis_lease_is_renewed_through_a_pass_longer_than_its_ttl():
+    client = redis.Redis.from_url(REDIS_URL)
+    client.delete("klaviyo_kit:jobs:long:lease")
+    store = MemoryStateStore()
+    rival = RedisLease(client, "long", ttl=0.3)
+    rival_got_it = []
+
+    class Long:
+        name = "long"
+
+        def run(self, *, should_stop=lambda: False):
+            started = utcnow()
+            for _ in range(10):  # 1 s: more than three ttls
+                time.sleep(0.1)
+                rival_got_it.append(rival.acquire())
+                if should_stop():
+                    return JobReport(self.name, started, utcnow(), complete=False)
+            return JobReport(self.name, started, utcnow())
+
+    lease = RedisLease(client, "long", ttl=0.3)
+    report = JobRunner(Long(), store, lease=lease, handle_signals=False).run_once()
+    assert report is not None
+    assert report.complete
+    assert not any(rival_got_it)
+    assert rival.acquire()  # released at the end of the pass
+    rival.release()

@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[3]
 def child_env(**extra: str) -> dict[str, str]:
     """The environment of a child: this checkout's ``src`` and root on the path."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
+    inherited = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT), *inherited])
     env.update(extra)
     return env
 
