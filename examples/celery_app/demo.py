@@ -44,13 +44,13 @@ def main() -> int:
     ]
     try:
         from examples.celery_app.tasks import make_queue, tasks
-        from examples.celery_app.web import track_signups
+        from examples.celery_app.web import deliver_now, track_signups
 
         from klaviyo_kit.infra import SQLStateStore
         from klaviyo_kit.jobs import load_status
 
         track_signups([f"user{i}@example.com" for i in range(args.events)])
-        tasks.deliver_events(tasks=3)
+        deliver_now(3)
         tasks.run_job("heartbeat")
         queue, store = make_queue(), SQLStateStore(f"sqlite:///{state}")
         deadline = time.monotonic() + 60

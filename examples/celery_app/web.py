@@ -1,4 +1,9 @@
-"""What a web process does: queue events (microseconds, no request to Klaviyo), kick delivery."""
+"""What a web process does: queue events (microseconds, no request to Klaviyo).
+
+Beat starts a delivery every 10 s (``deliver_every``); each delivery re-queues itself while
+events wait and ends when it finds the queue empty. Do not start one per request: under load
+every one of them would keep going.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +20,10 @@ _queue = make_queue()
 
 
 def track_signups(emails: list[str]) -> list[TrackedEvent]:
-    """Queue a "Signed Up" event per email and make sure a worker delivers them."""
-    receipts = enqueue_events(
-        _queue, ({"metric": "Signed Up", "profile": email} for email in emails)
-    )
-    tasks.deliver_events()  # beat's deliver_every also starts one every 10 s
-    return receipts
+    """Queue a "Signed Up" event per email; the next scheduled delivery sends them."""
+    return enqueue_events(_queue, ({"metric": "Signed Up", "profile": email} for email in emails))
+
+
+def deliver_now(tasks_to_start: int = 1) -> None:
+    """Start deliveries at once (a deploy hook, a backfill) instead of waiting for beat."""
+    tasks.deliver_events(tasks=tasks_to_start)

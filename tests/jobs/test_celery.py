@@ -14,7 +14,7 @@ from tests.jobs._apps.engines import (
     read,
     status_counts,
 )
-from tests.jobs._apps.procs import child_env, served_sandbox, stop, wait_for
+from tests.jobs._apps.procs import ROOT, child_env, served_sandbox, stop, wait_for
 
 from klaviyo_kit import KlaviyoClient, KlaviyoSettings
 from klaviyo_kit.infra import MemoryStateStore, RedisQueue, SQLStateStore
@@ -159,3 +159,17 @@ def test_a_job_task_skips_while_its_lease_is_held_and_records_each_pass():
     assert load_status(store, "track_pages").last_success is not None
     with pytest.raises(RuntimeError, match="queue_factory"):
         tasks.deliver_events()
+
+
+@pytest.mark.parametrize(
+    "broker", ["redis://127.0.0.1:6379/15", "amqp://guest:guest@127.0.0.1:5672//"]
+)
+def test_the_celery_example_runs_here(broker):
+    kit_redis = fresh_redis(15)
+    env = child_env(BROKER_URL=broker, KIT_REDIS_URL=kit_redis)
+    args = [sys.executable, "-m", "examples.celery_app.demo", "--broker", broker, "--events", "200"]
+    result = subprocess.run(
+        args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=55, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 events left, 0 dead" in result.stdout

@@ -6,7 +6,7 @@ import pytest
 import redis
 from rq import Queue
 from tests.jobs._apps.engines import BAD_EVENT, fresh_redis, queue_events, read, status_counts
-from tests.jobs._apps.procs import child_env, served_sandbox, start, stop, wait_for
+from tests.jobs._apps.procs import ROOT, child_env, served_sandbox, start, stop, wait_for
 from tests.jobs._apps.rq_app import kit
 
 from klaviyo_kit.infra import SQLStateStore
@@ -106,3 +106,14 @@ def test_a_kit_path_must_name_module_and_attribute():
             store_factory=kit.resources.store,
             jobs={},
         )
+
+
+def test_the_rq_example_runs_here():
+    url = fresh_redis(15)
+    env = child_env(RQ_REDIS_URL=url, KIT_REDIS_URL=url)
+    args = [sys.executable, "-m", "examples.rq_app.demo", "--events", "200"]
+    result = subprocess.run(
+        args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=55, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 events left, 0 dead" in result.stdout
