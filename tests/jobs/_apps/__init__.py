@@ -1,0 +1,1 @@
+"""Worker apps and helpers that tests start in subprocesses."""
