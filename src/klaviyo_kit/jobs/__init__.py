@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
+from klaviyo_kit.jobs._delivery_task import DeliveryOutcome, deliver_batch, enqueue_events
 from klaviyo_kit.jobs._engagement import (
     DEFAULT_ENGAGEMENT_METRICS,
     EngagementFunction,
@@ -18,7 +19,9 @@ from klaviyo_kit.jobs._engagement import (
     KlaviyoEngagementSource,
     ScanStrategy,
 )
+from klaviyo_kit.jobs._health import check_job
 from klaviyo_kit.jobs._job import Job, JobReport, JobStatus, load_status, never_stop, save_status
+from klaviyo_kit.jobs._lease import Lease, RedisLease, StoreLease
 from klaviyo_kit.jobs._list_cleanup import (
     CleanupAction,
     CleanupPlan,
@@ -36,6 +39,7 @@ from klaviyo_kit.jobs._profile_sync_conflicts import (
     prefer_klaviyo,
     prefer_local,
 )
+from klaviyo_kit.jobs._runner import JobRunner
 from klaviyo_kit.jobs._sinks import CSVSink, DailyAggregate, ExportedEvent, JSONLSink, Sink
 
 if TYPE_CHECKING:
@@ -51,6 +55,7 @@ __all__ = [
     "CleanupTarget",
     "ConflictPolicy",
     "DailyAggregate",
+    "DeliveryOutcome",
     "EngagementFunction",
     "EngagementSource",
     "ExportedEvent",
@@ -58,8 +63,10 @@ __all__ = [
     "JSONLSink",
     "Job",
     "JobReport",
+    "JobRunner",
     "JobStatus",
     "KlaviyoEngagementSource",
+    "Lease",
     "ListCleanupJob",
     "MetricsExportJob",
     "ProfileColumns",
@@ -68,12 +75,17 @@ __all__ = [
     "ProfileOutcome",
     "ProfileSource",
     "ProfileSyncJob",
+    "RedisLease",
     "SQLEngagementSource",
     "SQLProfileSource",
     "SQLSink",
     "ScanStrategy",
     "Side",
     "Sink",
+    "StoreLease",
+    "check_job",
+    "deliver_batch",
+    "enqueue_events",
     "last_write_wins",
     "load_status",
     "never_stop",
@@ -112,6 +124,14 @@ for _value in (
     CleanupPlan,
     CleanupTarget,
     HostProfile,
+    JobRunner,
+    Lease,
+    StoreLease,
+    RedisLease,
+    DeliveryOutcome,
+    deliver_batch,
+    enqueue_events,
+    check_job,
     MetricsExportJob,
     CSVSink,
     JSONLSink,

@@ -72,7 +72,7 @@ class RQKit:
         visibility_timeout: Seconds a reserved batch stays hidden from other workers.
         lease_ttl: Seconds a job's lease lasts (longer than one pass).
         lease_factory: Builds job ``name``'s lease (say a renewable
-            :class:`~klaviyo_kit.jobs._lease.RedisLease`); ``None`` claims it in the state store
+            :class:`~klaviyo_kit.jobs.RedisLease`); ``None`` claims it in the state store
             for ``lease_ttl`` seconds, which then bounds a pass.
         max_runtime: Ask a pass to checkpoint and stop after this many seconds.
         retry: How RQ retries a pass that raised; ``None`` never retries.
