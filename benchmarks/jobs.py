@@ -1,0 +1,158 @@
+"""Profile sync at Klaviyo's ceiling: N profiles changed on each side, one ``ProfileSyncJob`` pass.
+
+Run: python benchmarks/jobs.py [--profiles 100000] [--scale 60] [--quick]
+
+The sandbox enforces Klaviyo's real per-operation windows, ``--scale`` times faster
+(``Sandbox(time_scale=...)``), and the client's limiter is scaled the same way, so durations are
+printed in *Klaviyo seconds* (wall seconds x scale). For each operation the job used, the floor
+is the least time its published limits allow for the requests it made (``steady`` per minute,
+and ``burst`` per second within the first minute); the operations are limited independently
+but the job runs them one after another, so the pass's floor is their sum. Reported:
+
+- throughput: the floor over the measured Klaviyo seconds (goal: at least 90%);
+- peak RSS of this process (goal: at most 150 MB for 100,000 profiles each way);
+- 429s the sandbox answered (a paced client earns none).
+
+Both sides live in this process (a SQLite users table, the in-process sandbox), so the SDK's
+serialisation and the sandbox's own work share this machine's CPU: when the throughput is low
+and no 429 was seen, the pass was CPU-bound, not limit-bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import tempfile
+import time
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from klaviyo_kit import KlaviyoClient, KlaviyoSettings
+from klaviyo_kit.infra import MemoryStateStore
+from klaviyo_kit.jobs import ProfileSyncJob, SQLProfileSource
+from klaviyo_kit.operations import operation_limits
+from klaviyo_kit.resilience import BaseHooks, MemoryRateLimiter, RequestEnd
+from klaviyo_kit.sandbox import Sandbox
+
+KEY = "pk_" + "j" * 34
+
+
+class Requests(BaseHooks):
+    """Counts requests per operation and the 429s among them."""
+
+    def __init__(self) -> None:
+        """Start at zero."""
+        self.by_operation: Counter[str] = Counter()
+        self.refused = 0
+
+    def on_request_end(self, event: RequestEnd) -> None:
+        """Count one attempt."""
+        self.by_operation[event.operation] += 1
+        if event.status == 429:
+            self.refused += 1
+
+
+def floor_seconds(operation: str, requests: int) -> float:
+    """The least Klaviyo seconds ``requests`` calls of ``operation`` take under its limits."""
+    limits = operation_limits(operation)
+    if requests <= limits.steady:
+        return max(requests - limits.burst, 0) / limits.burst
+    return (requests - limits.steady) / limits.steady * 60 + limits.steady / limits.burst
+
+
+def users(engine: sa.Engine) -> None:
+    """Create the host application's users table."""
+    metadata = sa.MetaData()
+    sa.Table(
+        "users",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("email", sa.String(255)),
+        sa.Column("first_name", sa.String(255)),
+        sa.Column("last_name", sa.String(255)),
+        sa.Column("phone", sa.String(32)),
+        sa.Column("properties", sa.JSON),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Index("users_updated", "updated_at", "id"),
+    )
+    metadata.create_all(engine)
+
+
+def run(profiles: int, scale: float) -> None:
+    """Seed both sides, run one pass, print the measures."""
+    sandbox = Sandbox(seed=1, time_scale=scale)
+    hooks = Requests()
+    settings = KlaviyoSettings(private_key=KEY)
+    limiter = MemoryRateLimiter(
+        settings.account_fingerprint, burst_window=1 / scale, steady_window=60 / scale
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        engine = sa.create_engine(f"sqlite:///{Path(folder) / 'app.sqlite3'}")
+        users(engine)
+        stamp = datetime.now(timezone.utc) - timedelta(hours=1)
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO users (email, first_name, properties, updated_at) "
+                    "VALUES (:email, :first, :props, :at)"
+                ),
+                [
+                    {"email": f"l{i}@example.com", "first": f"L{i}", "props": "{}", "at": stamp}
+                    for i in range(profiles)
+                ],
+            )
+        with KlaviyoClient(
+            settings, transport=sandbox.transport(), limiter=limiter, hooks=(hooks,)
+        ) as client:
+            seeded = client.profiles.bulk_import(
+                ({"email": f"k{i}@example.com", "first_name": f"K{i}"} for i in range(profiles)),
+                poll_interval=1 / scale,
+            )
+            assert seeded.completed == profiles  # noqa: S101 - a benchmark's precondition
+            hooks.by_operation.clear()
+            job = ProfileSyncJob(
+                client,
+                MemoryStateStore(),
+                SQLProfileSource(engine, "users"),
+                poll_interval=1 / scale,
+                page_size=100,
+                push_batch=10_000,
+            )
+            start = time.perf_counter()
+            report = job.run()
+            wall = time.perf_counter() - start
+        engine.dispose()
+    klaviyo_seconds = wall * scale
+    floor = sum(floor_seconds(op, n) for op, n in hooks.by_operation.items())
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"profile sync, {profiles:,} profiles each way, time scale {scale:g}")
+    print(f"  report: ok={report.ok} counts={dict(report.counts)}")
+    for operation, count in sorted(hooks.by_operation.items()):
+        print(
+            f"  {operation:<40} {count:>6} requests, floor {floor_seconds(operation, count):8.1f} s"
+        )
+    print(f"  pass: {klaviyo_seconds:,.1f} Klaviyo s ({wall:.1f} wall s); floor {floor:,.1f} s")
+    print(f"  throughput: {floor / klaviyo_seconds:.0%} of the ceiling (goal >= 90%)")
+    print(f"  peak RSS: {rss_mb:.0f} MB (goal <= 150 MB at 100,000 each way)")
+    print(f"  429s: {hooks.refused}")
+    if not report.ok or report.counts.get("pulled") != profiles:
+        raise SystemExit(f"the pass did not sync everything: {report}")
+    if report.counts.get("pushed") != profiles:
+        raise SystemExit(f"the pass did not push everything: {report}")
+
+
+def main() -> None:
+    """Parse the options and run."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profiles", type=int, default=100_000)
+    parser.add_argument("--scale", type=float, default=60.0)
+    parser.add_argument("--quick", action="store_true", help="a CI smoke: 2,000 each way")
+    options = parser.parse_args()
+    run(2_000 if options.quick else options.profiles, options.scale)
+
+
+if __name__ == "__main__":
+    main()
