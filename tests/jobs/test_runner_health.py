@@ -80,3 +80,24 @@ def test_a_job_that_never_succeeded_is_unhealthy():
     result = check(store, max_age=600)
     assert not result.healthy
     assert result.detail == "last run 60s ago (incomplete), never succeeded"
+
+
+def test_the_jobs_report_holds_each_job_and_the_delivery_backlog():
+    from datetime import datetime, timedelta, timezone
+
+    from klaviyo_kit.infra import MemoryQueue, MemoryStateStore
+    from klaviyo_kit.jobs import JobReport, jobs_health, save_status
+
+    at = datetime(2026, 12, 1, 12, tzinfo=timezone.utc)
+    store = MemoryStateStore()
+    save_status(store, JobReport("export", started=at, finished=at))
+    queue = MemoryQueue()
+    queue.enqueue({"profile": {}})
+    report = jobs_health(
+        store, {"export": 3600, "sync": 3600}, queue=queue, now=lambda: at + timedelta(minutes=5)
+    )
+    by_name = {c.name: c for c in report.checks}
+    assert by_name["job_export"].healthy
+    assert not by_name["job_sync"].healthy  # never ran
+    assert by_name["event_delivery"].counts == {"backlog": 1, "dead_letters": 0}
+    assert not report.healthy

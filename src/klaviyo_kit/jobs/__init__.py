@@ -19,7 +19,7 @@ from klaviyo_kit.jobs._engagement import (
     KlaviyoEngagementSource,
     ScanStrategy,
 )
-from klaviyo_kit.jobs._health import check_job
+from klaviyo_kit.jobs._health import check_delivery_queue, check_job, jobs_health
 from klaviyo_kit.jobs._job import Job, JobReport, JobStatus, load_status, never_stop, save_status
 from klaviyo_kit.jobs._lease import Lease, RedisLease, StoreLease
 from klaviyo_kit.jobs._list_cleanup import (
@@ -83,9 +83,11 @@ __all__ = [
     "Side",
     "Sink",
     "StoreLease",
+    "check_delivery_queue",
     "check_job",
     "deliver_batch",
     "enqueue_events",
+    "jobs_health",
     "last_write_wins",
     "load_status",
     "never_stop",
@@ -132,6 +134,8 @@ for _value in (
     deliver_batch,
     enqueue_events,
     check_job,
+    check_delivery_queue,
+    jobs_health,
     MetricsExportJob,
     CSVSink,
     JSONLSink,

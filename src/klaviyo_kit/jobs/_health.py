@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from klaviyo_kit.health import CheckResult
-from klaviyo_kit.jobs._job import utcnow
+from klaviyo_kit.health import CheckResult, HealthReport
+from klaviyo_kit.jobs._job import load_status, utcnow
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
+    from klaviyo_kit.infra import JobQueue, StateStore
     from klaviyo_kit.jobs._job import JobStatus
 
-__all__ = ["check_job"]
+__all__ = ["check_delivery_queue", "check_job", "jobs_health"]
 
 
 def _seconds(value: float | timedelta) -> float:
@@ -88,3 +89,57 @@ def check_job(
     if max_lag is not None and lag is not None and lag > _seconds(max_lag):
         healthy = False
     return CheckResult(name, healthy=healthy, detail=", ".join(parts), counts=counts)
+
+
+def check_delivery_queue(queue: JobQueue, name: str = "event_delivery") -> CheckResult:
+    """Report the backlog and dead letters of the queue that workers deliver events from.
+
+    Unhealthy only when the queue cannot be read; the numbers are for alerts to watch.
+
+    Args:
+        queue: The queue web processes enqueue into (``enqueue_events``).
+        name: The check's name.
+    """
+    try:
+        backlog = queue.size()
+        dead = len(queue.dead_letters())
+    except Exception as exc:  # noqa: BLE001 - any failure makes the check unhealthy
+        detail = f"queue unreadable: {type(exc).__name__}"
+        return CheckResult(name, healthy=False, detail=detail)
+    counts = {"backlog": backlog, "dead_letters": dead}
+    detail = f"{backlog} queued, {dead} dead letters"
+    return CheckResult(name, healthy=True, detail=detail, counts=counts)
+
+
+def jobs_health(
+    store: StateStore,
+    max_ages: Mapping[str, float | timedelta],
+    *,
+    queue: JobQueue | None = None,
+    max_lag: float | timedelta | None = None,
+    now: Callable[[], datetime] = utcnow,
+) -> HealthReport:
+    """The jobs' health report, beside ``client.health()``: one check per job, and the queue.
+
+    Args:
+        store: The state store the jobs record their status in.
+        max_ages: Each job's name and the longest time allowed since its last success.
+        queue: The event delivery queue, whose backlog and dead letters to report.
+        max_lag: Longest time any job's watermark may trail now, or ``None``.
+        now: The current UTC time.
+
+    Returns:
+        A :class:`~klaviyo_kit.health.HealthReport` (``report.as_dict()`` for ``/healthz``).
+
+    Example:
+        ```python
+        report = jobs_health(store, {"profile-sync": 1800}, queue=RedisQueue(url))
+        ```
+    """
+    checks = [
+        check_job(load_status(store, name), max_age=age, max_lag=max_lag, now=now)
+        for name, age in max_ages.items()
+    ]
+    if queue is not None:
+        checks.append(check_delivery_queue(queue))
+    return HealthReport(tuple(checks))
