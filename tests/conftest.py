@@ -17,6 +17,26 @@ from tests._redis_server import redis_server  # noqa: E402 - needs ROOT on sys.p
 
 __all__ = ["redis_server"]  # a fixture: pytest finds it here, so every suite can request it
 
+POSTGRES_URL = os.environ.get(
+    "KLAVIYO_KIT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The test PostgreSQL's URL, once it answers (a skip, fatal under ``CI=true``, if not)."""
+    sa = pytest.importorskip("sqlalchemy")
+    engine = sa.create_engine(POSTGRES_URL, connect_args={"connect_timeout": 2})
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError as exc:
+        pytest.skip(f"PostgreSQL at {POSTGRES_URL} is not reachable: {exc}")
+    finally:
+        engine.dispose()
+    return POSTGRES_URL
+
+
 _CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 

@@ -12,9 +12,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
 REDIS_URL = os.environ.get("KLAVIYO_KIT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-POSTGRES_URL = os.environ.get(
-    "KLAVIYO_KIT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 
 
 class FakeClock:
@@ -49,20 +46,6 @@ def redis_url() -> str:
     finally:
         client.close()
     return REDIS_URL
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> str:
-    sa = pytest.importorskip("sqlalchemy")
-    engine = sa.create_engine(POSTGRES_URL, connect_args={"connect_timeout": 2})
-    try:
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-    except sa.exc.OperationalError as exc:
-        pytest.skip(f"PostgreSQL at {POSTGRES_URL} is not reachable: {exc}")
-    finally:
-        engine.dispose()
-    return POSTGRES_URL
 
 
 @pytest.fixture

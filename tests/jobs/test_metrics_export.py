@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -24,9 +23,6 @@ KEY = "pk_" + "f6" * 17
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
 START = date(2026, 11, 14)
 ORDER = "Placed Order"
-POSTGRES_URL = os.environ.get(
-    "KLAVIYO_KIT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 
 
 @dataclass
@@ -284,15 +280,9 @@ def test_an_unknown_time_zone_or_one_name_as_a_list_fails(client, tmp_path):
 
 
 @pytest.fixture
-def postgres_sink():
+def postgres_sink(postgres_url: str):
     sa = pytest.importorskip("sqlalchemy")
-    engine = sa.create_engine(POSTGRES_URL, connect_args={"connect_timeout": 2})
-    try:
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-    except sa.exc.OperationalError as exc:
-        engine.dispose()
-        pytest.skip(f"PostgreSQL at {POSTGRES_URL} is not reachable: {exc}")
+    engine = sa.create_engine(postgres_url, connect_args={"connect_timeout": 2})
     sink = SQLSink(engine, table_prefix=f"kkt_{uuid.uuid4().hex[:10]}_")
     yield sink
     sink.metadata.drop_all(engine)

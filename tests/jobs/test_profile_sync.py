@@ -28,9 +28,6 @@ from klaviyo_kit.sandbox import Sandbox
 
 KEY = "pk_" + "a7" * 17
 T0 = 1_800_000_000.0
-POSTGRES_URL = os.environ.get(
-    "KLAVIYO_KIT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 
 
 class Ticker:
@@ -638,18 +635,10 @@ def test_a_source_with_string_ids_and_other_column_names(tmp_path):
 
 
 @pytest.mark.postgres
-def test_the_sql_source_on_postgresql(tmp_path):
-    engine = sa.create_engine(POSTGRES_URL, connect_args={"connect_timeout": 2})
-    try:
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-    except sa.exc.OperationalError as exc:
-        pytest.skip(f"PostgreSQL at {POSTGRES_URL} is not reachable: {exc}")
-    finally:
-        engine.dispose()
+def test_the_sql_source_on_postgresql(tmp_path, postgres_url):
     name = f"kkt_users_{os.getpid()}_{id(tmp_path) % 100000}"
-    w = build_world(tmp_path, url=POSTGRES_URL, table_name=name)
-    plain = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
+    w = build_world(tmp_path, url=postgres_url, table_name=name)
+    plain = postgres_url.replace("postgresql+psycopg://", "postgresql://")
     w.source = SQLProfileSource(plain, name)  # a plain URL means psycopg 3
     try:
         synced(w, people=60)

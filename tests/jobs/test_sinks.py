@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from datetime import date, datetime, timedelta, timezone
 
@@ -19,9 +18,6 @@ from klaviyo_kit.jobs._sinks import (
 from klaviyo_kit.jobs._sinks_sql import SQLSink
 
 T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
-POSTGRES_URL = os.environ.get(
-    "KLAVIYO_KIT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 
 
 def aggregate(day: int, count: int, metric: str = "M1") -> DailyAggregate:
@@ -38,20 +34,6 @@ def event(n: int, metric: str = "M1", **properties: object) -> ExportedEvent:
         f"uuid-{n}",
         properties or {"n": n},  # type: ignore[arg-type]
     )
-
-
-@pytest.fixture
-def postgres_url() -> str:
-    sa = pytest.importorskip("sqlalchemy")
-    engine = sa.create_engine(POSTGRES_URL, connect_args={"connect_timeout": 2})
-    try:
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-    except sa.exc.OperationalError as exc:
-        pytest.skip(f"PostgreSQL at {POSTGRES_URL} is not reachable: {exc}")
-    finally:
-        engine.dispose()
-    return POSTGRES_URL
 
 
 @pytest.fixture(

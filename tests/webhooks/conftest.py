@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 import time
 import uuid
@@ -26,9 +25,6 @@ if TYPE_CHECKING:
 SECRET = "klaviyo-test-signing-secret"
 WEBHOOK_ID = "01KP4928STE8FKCWB6WDHZ4ZB7"
 NOW = datetime(2026, 9, 4, 13, 16, 52, tzinfo=timezone.utc)
-POSTGRES_URL = os.environ.get(
-    "KLAVIYO_KIT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 
 
 def event(
@@ -123,20 +119,11 @@ def sqlite_store(tmp_path) -> Iterator[SQLStateStore]:
 
 
 @pytest.fixture
-def postgres_store() -> Iterator[SQLStateStore]:
+def postgres_store(postgres_url: str) -> Iterator[SQLStateStore]:
     """A PostgreSQL-backed store under a unique table prefix, dropped afterwards."""
-    sa = pytest.importorskip("sqlalchemy")
     from klaviyo_kit.infra import SQLStateStore
 
-    probe = sa.create_engine(POSTGRES_URL, connect_args={"connect_timeout": 2})
-    try:
-        with probe.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-    except sa.exc.OperationalError as exc:
-        pytest.skip(f"PostgreSQL at {POSTGRES_URL} is not reachable: {exc}")
-    finally:
-        probe.dispose()
-    state = SQLStateStore(POSTGRES_URL, table_prefix=f"kkwh_{uuid.uuid4().hex[:8]}_")
+    state = SQLStateStore(postgres_url, table_prefix=f"kkwh_{uuid.uuid4().hex[:8]}_")
     yield state
     state.metadata.drop_all(state.engine)
     state.close()
