@@ -147,7 +147,10 @@ def run(profiles: int, scale: float) -> None:
             f"  {operation:<40} {count:>6} requests, floor {floor_seconds(operation, count):8.1f} s"
         )
     print(f"  pass: {klaviyo_seconds:,.1f} Klaviyo s ({wall:.1f} wall s); floor {floor:,.1f} s")
-    print(f"  throughput: {floor / klaviyo_seconds:.0%} of the ceiling (goal >= 90%)")
+    if floor < 1:
+        print("  throughput: n/a: the requests fit in one burst (use more profiles)")
+    else:
+        print(f"  throughput: {floor / klaviyo_seconds:.0%} of the ceiling (goal >= 90%)")
     print(f"  peak RSS: {rss_mb:.0f} MB (goal <= 150 MB at 100,000 each way)")
     print(f"  429s: {hooks.refused}")
     if not report.ok or report.counts.get("pulled") != profiles:
