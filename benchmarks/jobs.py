@@ -85,6 +85,7 @@ def users(engine: sa.Engine) -> None:
         sa.Column("properties", sa.JSON),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Index("users_updated", "updated_at", "id"),
+        sa.Index("users_email", "email"),
     )
     metadata.create_all(engine)
 

@@ -153,7 +153,10 @@ class SQLProfileSource:
             return [self._row(row) for row in conn.execute(query)]
 
     def get(self, local_id: str | None = None, *, email: str | None = None) -> HostProfile | None:
-        """Return the row with this id, else the row with this email, else ``None``."""
+        """Return the row with this id, else the row with this email (as given or lower-cased).
+
+        Index the email column: every pulled profile not yet linked is looked up by email.
+        """
         with self.engine.connect() as conn:
             if local_id is not None:
                 query = self._select().where(self._col(self.columns.id) == self._key(local_id))
@@ -162,8 +165,10 @@ class SQLProfileSource:
                     return self._row(row)
             if email:
                 column = self._col(self.columns.email)
-                query = self._select().where(sa.func.lower(column) == email.strip().lower())
-                row = conn.execute(query.limit(1)).first()
+                # An index on the email column serves this (a lower() on the column would scan
+                # the table on every lookup): the address as given, and lower-cased.
+                wanted = sorted({email.strip(), email.strip().lower()})
+                row = conn.execute(self._select().where(column.in_(wanted)).limit(1)).first()
                 if row is not None:
                     return self._row(row)
         return None
