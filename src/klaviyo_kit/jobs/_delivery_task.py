@@ -12,20 +12,11 @@ run the task again: never asleep in a worker slot, always re-queued with a count
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from functools import partial
 from typing import TYPE_CHECKING, Final
 
 from klaviyo_kit.jobs._job import utcnow
 from klaviyo_kit.services._bulk_send import bulk_sender
-from klaviyo_kit.services._delivery import (
-    Resend,
-    Triage,
-    ack_all,
-    blamed_ids,
-    chunks,
-    screen,
-    settle,
-)
+from klaviyo_kit.services._delivery import Triage, deliver, screen, settle
 from klaviyo_kit.services._event_batches import MAX_BULK_EVENTS
 from klaviyo_kit.services._event_inputs import prepare_events
 
@@ -34,7 +25,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from klaviyo_kit.client import KlaviyoClient
-    from klaviyo_kit.infra import JobQueue, Reserved
+    from klaviyo_kit.infra import JobQueue
     from klaviyo_kit.sdk.types import JsonDict
     from klaviyo_kit.services import EventInput, TrackedEvent
 
@@ -112,7 +103,6 @@ def enqueue_events(
 class _Counts:
     def __init__(self) -> None:
         self.values = {"sent": 0, "retried": 0, "dead_lettered": 0, "requests": 0}
-        self.throttled = False
 
     def add(self, **deltas: int) -> None:
         for name, delta in deltas.items():
@@ -153,33 +143,9 @@ def deliver_batch(
     ready, bad = screen(batch)
     if bad is not None:
         counts.add(**settle(queue, bad))
-    _deliver(send, queue, triage, ready, counts)
+    deliver(send, queue, triage, ready, counts.add)
     pause = triage.take_pause()
     countdown = pause if pause > 0 else (0.0 if queue.size() > 0 else None)
     return DeliveryOutcome(
-        reserved=len(batch), throttled=counts.throttled, countdown=countdown, **counts.values
+        reserved=len(batch), throttled=triage.released, countdown=countdown, **counts.values
     )
-
-
-def _deliver(
-    send: Callable[[JsonDict], None],
-    queue: JobQueue,
-    triage: Triage,
-    items: list[Reserved],
-    counts: _Counts,
-) -> None:
-    for chunk, group in chunks(items):
-        counts.add(requests=1)
-        try:
-            send(chunk.body())
-        except Exception as exc:  # noqa: BLE001 - every failure is sorted by the triage
-            for step in triage.failed(group, exc, partial(blamed_ids, items, chunk)):
-                if isinstance(step, Resend):
-                    _deliver(send, queue, triage, step.items, counts)
-                else:
-                    counts.throttled |= step.action == "release"
-                    counts.add(**settle(queue, step))
-        else:
-            triage.succeeded()
-            ack_all(queue, group)
-            counts.add(sent=len(group))

@@ -20,6 +20,7 @@ import json
 import os
 import re
 import tempfile
+from abc import ABC, abstractmethod
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -206,8 +207,11 @@ class _Tail:
         self.ids.add(event_id)
 
 
-class _FileSink:
-    """What the CSV and JSONL sinks share: aggregates in one file, events in one per metric."""
+class _FileSink(ABC):
+    """What the CSV and JSONL sinks share: aggregates in one file, events in one per metric.
+
+    Each format implements the five abstract methods: how a row is rendered and read back.
+    """
 
     extension = ""
 
@@ -301,27 +305,32 @@ class _FileSink:
             lines = _last_lines(source, TAIL_ROWS)
         return [found for found in map(self._event_id, lines) if found]
 
+    @abstractmethod
     def _event_id(self, line: str) -> str | None:
-        raise NotImplementedError
+        """The event id of one stored line, or ``None`` for a line that is not a row."""
 
+    @abstractmethod
     def _read_events(self, path: Path) -> Iterator[dict[str, object]]:
-        raise NotImplementedError
+        """Yield the stored events of one metric file."""
 
+    @abstractmethod
     def _render_event(self, event: ExportedEvent) -> str:
-        raise NotImplementedError
+        """One event as a line of this format."""
 
     def read_aggregates(self) -> list[DailyAggregate]:
         """Return the stored aggregate rows (for checks and tests), ordered by key."""
         return self._read_aggregates()
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - a real no-op: the files are closed after each write
         """Nothing to release: every write opens, flushes and closes its file."""
 
+    @abstractmethod
     def _read_aggregates(self) -> list[DailyAggregate]:
-        raise NotImplementedError
+        """The stored aggregate rows."""
 
+    @abstractmethod
     def _render_aggregates(self, rows: list[DailyAggregate]) -> str:
-        raise NotImplementedError
+        """The whole aggregates file for ``rows``."""
 
     def _header(self) -> str:
         return ""

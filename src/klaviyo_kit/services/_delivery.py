@@ -57,6 +57,7 @@ __all__ = [
     "ack_all",
     "blamed_ids",
     "chunks",
+    "deliver",
     "screen",
     "settle",
 ]
@@ -157,6 +158,8 @@ class Triage:
         self._pacer = pacer
         self._failures = 0  # transient failures since the last success (0: Klaviyo is up)
         self._backend_failures = 0  # queue server failures since it last answered
+        self.released = False
+        """Whether a failure was released (a throttle, an open breaker, an outage) so far."""
         self._resume_at = 0.0
 
     def succeeded(self) -> None:
@@ -231,6 +234,7 @@ class Triage:
             delay = min(MAX_PAUSE, 2.0 ** (self._failures - 1))
             counted = self._failures == 1 or not isinstance(exc, KlaviyoError)
         self._resume_at = max(self._resume_at, delay)
+        self.released |= not counted
         error = f"{type(exc).__name__}: {exc}"
         return Settle(group, "retry" if counted else "release", error, delay)
 
@@ -314,22 +318,49 @@ class DeliveryWorker:
         return batch
 
     def _deliver(self, items: list[Reserved]) -> None:
-        for chunk, group in chunks(items):
-            if self._pacer is not None:
-                self._count(paced=self._pacer.acquire())
-            self._count(requests=1)
-            try:
-                self._send(chunk.body())
-            except Exception as exc:  # noqa: BLE001 - every failure is sorted by the triage
-                for step in self._triage.failed(group, exc, partial(blamed_ids, items, chunk)):
-                    if isinstance(step, Resend):
-                        self._deliver(step.items)
-                    else:
-                        self._count(**settle(self._queue, step))
-            else:
-                self._triage.succeeded()
-                self._count(sent=len(group))  # Klaviyo accepted them, whatever the ack does
-                ack_all(self._queue, group)
+        pacer = self._pacer
+        pace = None if pacer is None else (lambda: self._count(paced=pacer.acquire()))
+        deliver(self._send, self._queue, self._triage, items, self._count, before_send=pace)
+
+
+def deliver(
+    send: Callable[[JsonDict], None],
+    queue: JobQueue,
+    triage: Triage,
+    items: list[Reserved],
+    count: Callable[..., None],
+    *,
+    before_send: Callable[[], None] | None = None,
+) -> None:
+    """Send screened items in bulk requests and settle every one through ``triage``.
+
+    The thread's worker and the engines' delivery tasks share this loop; the event loop's
+    twin (``_async_delivery``) awaits the same steps.
+
+    Args:
+        send: Sends one ``bulk_create_events`` body.
+        queue: Where the items were reserved.
+        triage: Decides what each failure means.
+        items: Reserved, screened event attributes.
+        count: Adds to counters (``requests``, ``sent``, ``retried``, ``dead_lettered``).
+        before_send: Runs before each request (pacing), or ``None``.
+    """
+    for chunk, group in chunks(items):
+        if before_send is not None:
+            before_send()
+        count(requests=1)
+        try:
+            send(chunk.body())
+        except Exception as exc:  # noqa: BLE001 - every failure is sorted by the triage
+            for step in triage.failed(group, exc, partial(blamed_ids, items, chunk)):
+                if isinstance(step, Resend):
+                    deliver(send, queue, triage, step.items, count, before_send=before_send)
+                else:
+                    count(**settle(queue, step))
+        else:
+            triage.succeeded()
+            count(sent=len(group))  # Klaviyo accepted them, whatever the ack does
+            ack_all(queue, group)
 
 
 def _hinted_delay(exc: Exception) -> float:
