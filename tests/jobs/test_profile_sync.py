@@ -401,6 +401,21 @@ def test_equal_timestamps_across_page_boundaries_drop_and_repeat_nothing(tmp_pat
     assert w.local() == w.klaviyo()
 
 
+def test_a_source_that_repeats_a_full_page_stops_the_pass_instead_of_looping(world):
+    # A raw sqlite3 insert stores "...+00:00", which sorts after the same time bound by
+    # SQLAlchemy: the rows never fall behind the cursor and each page comes back again.
+    at = world.clock.at() - timedelta(hours=1, microseconds=1)  # ".999999+00:00"
+    with world.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO users (email, first_name, properties, updated_at) VALUES (?, ?, ?, ?)",
+            [(f"raw{i}@example.com", f"R{i}", "{}", at.isoformat(" ")) for i in range(10)],
+        )
+    report = world.job(push_batch=5, bulk_threshold=1000).run()
+    assert not report.complete
+    assert report.counts["pushed"] == 5  # the first page; its repeat is refused, not re-sent
+    assert any("returned rows at or before" in line for line in report.errors)
+
+
 def test_a_klaviyo_clock_behind_the_watermark_is_covered_by_the_overlap(world):
     synced(world, people=20)
     world.job().run()

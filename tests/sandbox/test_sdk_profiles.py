@@ -123,6 +123,24 @@ def test_get_profiles_sorts_and_pages_with_links_next(sdk):
     assert descending.data[0].attributes.email == "c@example.com"
 
 
+def test_paging_by_updated_sees_a_change_made_between_pages(sdk):
+    made = [create(sdk, email=f"p{i}@example.com").data.id for i in range(5)]
+    listing = {"sort": "updated", "page_size": 2}
+    first = sdk.Profiles.get_profiles(**listing)
+    assert [p.id for p in first.data] == made[:2]
+    again = sdk.Profiles.get_profiles(**listing)  # served from the kept listing
+    assert [p.id for p in again.data] == made[:2]
+    # Touch the first profile: it moves to the end of the `updated` order at once.
+    query = ProfilePartialUpdateQuery.from_dict(
+        {"data": {"type": "profile", "id": made[0], "attributes": {"first_name": "Moved"}}}
+    )
+    sdk.Profiles.update_profile(made[0], query)
+    after = sdk.Profiles.get_profiles(sort="updated", page_size=100)
+    assert [p.id for p in after.data] == [*made[1:], made[0]]
+    created = create(sdk, email="late@example.com").data.id
+    assert sdk.Profiles.get_profiles(sort="updated", page_size=100).data[-1].id == created
+
+
 def test_update_profile(sdk):
     made = create(sdk, email="ada@example.com", properties={"a": 1, "b": 2})
     query = ProfilePartialUpdateQuery.from_dict(

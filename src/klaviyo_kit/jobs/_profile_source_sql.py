@@ -54,6 +54,9 @@ class SQLProfileSource:
 
     Rows are read by ``(updated_at, id)`` (index that pair). Klaviyo's changes are written with
     Klaviyo's modification time in ``updated_at``. Naive times in the table are taken as UTC.
+    SQLite keeps times as text and compares them as text: write ``updated_at`` in the format
+    SQLAlchemy's ``DateTime`` writes (a raw ``sqlite3`` insert of a datetime adds ``+00:00``,
+    which sorts apart from the same time written by SQLAlchemy: rows are then re-read or missed).
 
     Args:
         engine: A SQLAlchemy engine, or a URL to build one from (``postgresql://`` means

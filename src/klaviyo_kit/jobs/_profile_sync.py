@@ -433,22 +433,41 @@ class ProfileSyncJob:
             rows = self._source.changes(since, after_id=after, limit=self._push_batch)
             if not rows:
                 return True
-            todo: list[HostProfile] = []
-            for row in rows:
-                if row.id in state.shadowed:
-                    continue
-                if state.agreed(row.id) == row.data.fingerprint():
-                    if state.new_version("local", row.id, row.updated_at):
-                        tally.add("skipped_echo")
-                    continue
-                todo.append(row)
-            if not self._push_rows(state, tally, todo):
+            if not self._push_rows(state, tally, self._unsynced(state, tally, rows)):
                 return False
             last = rows[-1]
             state.advance("local", last.updated_at)
+            if (
+                since is not None
+                and after is not None
+                and (last.updated_at, last.id) == (since, after)
+            ):
+                # The source handed back the page it was asked to go past: paging on would loop.
+                tally.error(
+                    f"push: the source returned rows at or before ({since.isoformat()}, {after})"
+                    " again; it must return only rows after the given (updated_at, id)"
+                    " (on SQLite, write updated_at in one format: through SQLAlchemy's types)"
+                )
+                return False
             since, after = last.updated_at, last.id
             if len(rows) < self._push_batch:
                 return True
+
+    @staticmethod
+    def _unsynced(
+        state: _SyncState, tally: _Tally, rows: Sequence[HostProfile]
+    ) -> list[HostProfile]:
+        """The rows Klaviyo does not hold yet (echoes of pulled versions are counted, not sent)."""
+        todo: list[HostProfile] = []
+        for row in rows:
+            if row.id in state.shadowed:
+                continue
+            if state.agreed(row.id) == row.data.fingerprint():
+                if state.new_version("local", row.id, row.updated_at):
+                    tally.add("skipped_echo")
+                continue
+            todo.append(row)
+        return todo
 
     def _push_rows(self, state: _SyncState, tally: _Tally, rows: Sequence[HostProfile]) -> bool:
         """Push rows; ``False`` when the pass must stop before its checkpoint."""

@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING
 from klaviyo_kit.sandbox._filters import parse_filter, select
 from klaviyo_kit.sandbox._jsonapi import Reply, collection
 from klaviyo_kit.sandbox._profiles import render
-from klaviyo_kit.sandbox._state import IDENTIFIERS
+from klaviyo_kit.sandbox._state import IDENTIFIERS, Record
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from klaviyo_kit.sandbox._context import Call
     from klaviyo_kit.sandbox._filters import Condition
-    from klaviyo_kit.sandbox._state import Account, Record
+    from klaviyo_kit.sandbox._state import Account
 
 _SUPPRESSION = "subscriptions.email.marketing.suppression"
 _LIST_SUPPRESSIONS = "subscriptions.email.marketing.list_suppressions"
@@ -34,6 +34,7 @@ _FILTERS = {  # as the SDK documents get_profiles' filter
     f"{_LIST_SUPPRESSIONS}.timestamp": _COMPARISONS,
     f"{_LIST_SUPPRESSIONS}.list_id": frozenset({"equals"}),
 }
+_RECORD_FIELDS = frozenset({"id", "created", "updated"})
 _TIME_FIELDS = frozenset(
     {"created", "updated", f"{_SUPPRESSION}.timestamp", f"{_LIST_SUPPRESSIONS}.timestamp"}
 )
@@ -83,17 +84,42 @@ def _candidates(account: Account, conditions: list[Condition]) -> list[Record]:
     return list(account.profiles.values())
 
 
-def get_profiles(call: Call) -> Reply:
-    """GET /api/profiles."""
-    conditions = parse_filter(call.query.get("filter", ""), _FILTERS, _TIME_FIELDS)
-    records = select(
-        _candidates(call.account, conditions),
-        call.query,
+def _select(account: Account, query: Mapping[str, str]) -> list[Record]:
+    conditions = parse_filter(query.get("filter", ""), _FILTERS, _TIME_FIELDS)
+    return select(
+        _candidates(account, conditions),
+        query,
         profile_field,
         filters=_FILTERS,
         time_fields=_TIME_FIELDS,
         sorts=_SORTS,
     )
+
+
+def _listing(account: Account, query: Mapping[str, str]) -> list[Record]:
+    """Return the filtered, sorted profiles, kept while no record changes.
+
+    Kept only when the filter and the sort read record fields (times, ids), which change
+    through assignments that ``Record.revision`` counts: paging through 100,000 profiles then
+    re-sorts nothing.
+    """
+    conditions = parse_filter(query.get("filter", ""), _FILTERS, _TIME_FIELDS)
+    sort = query.get("sort", "").lstrip("-")
+    if sort not in _RECORD_FIELDS | {""} or any(c.field not in _RECORD_FIELDS for c in conditions):
+        return _select(account, query)
+    key = (query.get("filter", ""), query.get("sort", ""))
+    kept = account.listings.get(key)
+    if kept is not None and kept[0] == Record.revision:
+        return kept[1]
+    records = _select(account, query)
+    account.listings.clear()  # one listing at a time: the others are stale or unused
+    account.listings[key] = (Record.revision, records)
+    return records
+
+
+def get_profiles(call: Call) -> Reply:
+    """GET /api/profiles."""
+    records = _listing(call.account, call.query)
     return collection(
         records, lambda r: render(call, r), base=call.base, path=call.path, query=call.query
     )

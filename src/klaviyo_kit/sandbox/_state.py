@@ -6,7 +6,7 @@ import random
 import string
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, ClassVar
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _SHORT = string.ascii_letters + string.digits
@@ -67,6 +67,15 @@ class Record:
     updated: float
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
+    revision: ClassVar[int] = 0
+    """Counts every field assignment on any record (a new record, a new ``updated``): a listing
+    computed at one revision still holds while the revision is unchanged."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """Set a field and count the change."""
+        object.__setattr__(self, name, value)
+        Record.revision += 1
+
 
 @dataclass
 class Account:
@@ -114,6 +123,11 @@ class Account:
     suppression_jobs: dict[str, Record] = field(default_factory=dict)
     webhooks: dict[str, Record] = field(default_factory=dict)
     profile_index: dict[tuple[str, object], str] = field(default_factory=dict)
+    listings: dict[object, tuple[int, list[Record]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    """Profile listings by query, with the record revision they were computed at (paging a
+    listing of many profiles re-sorts nothing while nothing changes)."""
 
     def find_profile(self, field_name: str, value: object) -> Record | None:
         """Return the profile whose identifier equals ``value`` (``None`` never matches).
@@ -136,6 +150,7 @@ class Account:
             if name in changes and record.attributes.get(name) is not None:
                 self.profile_index.pop((name, record.attributes[name]), None)
         record.attributes.update(changes)
+        Record.revision += 1
         for name in IDENTIFIERS:
             if record.attributes.get(name) is not None:
                 self.profile_index[name, record.attributes[name]] = record.id
