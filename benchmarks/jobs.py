@@ -13,21 +13,24 @@ but the job runs them one after another, so the pass's floor is their sum. Repor
 - peak RSS of this process (goal: at most 150 MB for 100,000 profiles each way);
 - 429s the sandbox answered (a paced client earns none).
 
-Both sides live in this process (a SQLite users table, the in-process sandbox), so the SDK's
-serialisation and the sandbox's own work share this machine's CPU: when the throughput is low
-and no 429 was seen, the pass was CPU-bound, not limit-bound.
+The sandbox is served from another process (``python -m klaviyo_kit.sandbox``), so this
+process's RSS and CPU are the job's: the client, the SQLite users table and the state store.
+When the throughput is low and no 429 was seen, the pass was CPU-bound, not limit-bound.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import resource
+import subprocess
+import sys
 import tempfile
 import time
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -36,7 +39,9 @@ from klaviyo_kit.infra import MemoryStateStore
 from klaviyo_kit.jobs import ProfileSyncJob, SQLProfileSource
 from klaviyo_kit.operations import operation_limits
 from klaviyo_kit.resilience import BaseHooks, MemoryRateLimiter, RequestEnd
-from klaviyo_kit.sandbox import Sandbox
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 KEY = "pk_" + "j" * 34
 
@@ -91,15 +96,31 @@ def users(engine: sa.Engine) -> sa.Table:
     return table
 
 
+@contextlib.contextmanager
+def served_sandbox(scale: float) -> Iterator[str]:
+    """Serve a sandbox in another process (its CPU and memory are not the job's); yield its URL."""
+    command = [sys.executable, "-m", "klaviyo_kit.sandbox", "--port", "0", "--seed", "1"]
+    process = subprocess.Popen(
+        [*command, "--time-scale", str(scale)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        line = process.stdout.readline() if process.stdout else ""
+        if "listening on " not in line:
+            raise SystemExit(f"the sandbox did not start: {line!r}")
+        yield line.rsplit("listening on ", 1)[1].strip()
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
 def run(profiles: int, scale: float) -> None:
     """Seed both sides, run one pass, print the measures."""
-    sandbox = Sandbox(seed=1, time_scale=scale)
     hooks = Requests()
-    settings = KlaviyoSettings(private_key=KEY)
-    limiter = MemoryRateLimiter(
-        settings.account_fingerprint, burst_window=1 / scale, steady_window=60 / scale
-    )
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, served_sandbox(scale) as url:
+        settings = KlaviyoSettings(private_key=KEY, base_url=url)
+        limiter = MemoryRateLimiter(
+            settings.account_fingerprint, burst_window=1 / scale, steady_window=60 / scale
+        )
         engine = sa.create_engine(f"sqlite:///{Path(folder) / 'app.sqlite3'}")
         # The host app's database as such an app runs SQLite: WAL, fsync at checkpoints. The
         # source commits each applied row (so a kill loses nothing): with the default rollback
@@ -122,9 +143,7 @@ def run(profiles: int, scale: float) -> None:
                     for i in range(profiles)
                 ],
             )
-        with KlaviyoClient(
-            settings, transport=sandbox.transport(), limiter=limiter, hooks=(hooks,)
-        ) as client:
+        with KlaviyoClient(settings, limiter=limiter, hooks=(hooks,)) as client:
             seeded = client.profiles.bulk_import(
                 ({"email": f"k{i}@example.com", "first_name": f"K{i}"} for i in range(profiles)),
                 poll_interval=1 / scale,

@@ -29,7 +29,13 @@ from klaviyo_kit.jobs._list_cleanup import (
     ListCleanupJob,
 )
 from klaviyo_kit.jobs._metrics_export import MetricsExportJob
-from klaviyo_kit.jobs._profile_source import HostProfile, ProfileData, ProfileSource
+from klaviyo_kit.jobs._profile_source import (
+    HostProfile,
+    ProfileData,
+    ProfileLookup,
+    ProfileSource,
+    ProfileWrite,
+)
 from klaviyo_kit.jobs._profile_sync import ProfileOutcome, ProfileSyncJob
 from klaviyo_kit.jobs._profile_sync_conflicts import (
     ConflictPolicy,
@@ -72,9 +78,11 @@ __all__ = [
     "ProfileColumns",
     "ProfileConflict",
     "ProfileData",
+    "ProfileLookup",
     "ProfileOutcome",
     "ProfileSource",
     "ProfileSyncJob",
+    "ProfileWrite",
     "RedisLease",
     "SQLEngagementSource",
     "SQLProfileSource",
@@ -143,8 +151,10 @@ for _value in (
     DailyAggregate,
     ExportedEvent,
     ProfileData,
+    ProfileLookup,
     ProfileSource,
     ProfileSyncJob,
+    ProfileWrite,
     ProfileConflict,
     last_write_wins,
     prefer_klaviyo,

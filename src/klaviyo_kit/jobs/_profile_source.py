@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from klaviyo_kit.infra import JSONValue
 
-__all__ = ["HostProfile", "ProfileData", "ProfileSource"]
+__all__ = ["HostProfile", "ProfileData", "ProfileLookup", "ProfileSource", "ProfileWrite"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,9 +71,41 @@ class HostProfile:
     updated_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class ProfileLookup:
+    """Which row to find for a Klaviyo profile: the row with ``local_id``, else by ``email``.
+
+    Attributes:
+        local_id: The application's id of the row, when known.
+        email: The email address (compared as given and lower-cased).
+    """
+
+    local_id: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileWrite:
+    """Klaviyo's version of a person, to write to the application's side.
+
+    Attributes:
+        local_id: The row to update, or ``None`` to insert a new one.
+        data: The fields to store.
+        updated_at: Klaviyo's modification time of this version (the row's new ``updated_at``).
+    """
+
+    local_id: str | None
+    data: ProfileData
+    updated_at: datetime
+
+
 @runtime_checkable
 class ProfileSource(Protocol):
-    """Where the application keeps its people: changes out, Klaviyo's changes in."""
+    """Where the application keeps its people: changes out, Klaviyo's changes in.
+
+    The job reads and writes a page at a time: one :meth:`find` and one :meth:`apply` per page
+    of Klaviyo profiles, so a source can serve a page in one query and one transaction.
+    """
 
     def changes(
         self, since: datetime | None, *, after_id: str | None = None, limit: int
@@ -87,14 +119,11 @@ class ProfileSource(Protocol):
             limit: The page size.
         """
 
-    def get(self, local_id: str | None = None, *, email: str | None = None) -> HostProfile | None:
-        """Return the row with this id, else the row with this email, else ``None``."""
+    def find(self, lookups: Sequence[ProfileLookup]) -> Sequence[HostProfile | None]:
+        """Return, for each lookup in order, its row (by id, else by email) or ``None``."""
 
-    def apply(self, local_id: str | None, data: ProfileData, *, updated_at: datetime) -> str:
-        """Write Klaviyo's version of a person and return the row's id.
+    def apply(self, writes: Sequence[ProfileWrite]) -> Sequence[str]:
+        """Write Klaviyo's versions, all or none (one transaction); return each row's id.
 
-        Args:
-            local_id: The row to update, or ``None`` to insert a new one.
-            data: The fields to store.
-            updated_at: Klaviyo's modification time of this version.
+        The job never hands one call two writes to the same row.
         """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
     from klaviyo_kit.infra import JSONValue
+    from klaviyo_kit.jobs._profile_source import ProfileLookup, ProfileWrite
 
 __all__ = ["ProfileColumns", "SQLProfileSource"]
 
@@ -109,6 +111,18 @@ class SQLProfileSource:
             return local_id
         return int(local_id) if python_type is int else local_id
 
+    def _lookup_key(self, local_id: str | None) -> object | None:
+        """Return the key to look ``local_id`` up by, or ``None`` when no row can have it.
+
+        (A Klaviyo ``external_id`` set by someone else may be no integer, for an integer key.)
+        """
+        if local_id is None:
+            return None
+        try:
+            return self._key(local_id)
+        except ValueError:
+            return None
+
     def _time(self, value: datetime) -> datetime:
         column = self._col(self.columns.updated_at)
         aware = value.astimezone(timezone.utc)
@@ -155,49 +169,113 @@ class SQLProfileSource:
         with self.engine.connect() as conn:
             return [self._row(row) for row in conn.execute(query)]
 
-    def get(self, local_id: str | None = None, *, email: str | None = None) -> HostProfile | None:
-        """Return the row with this id, else the row with this email (as given or lower-cased).
-
-        Index the email column: every pulled profile not yet linked is looked up by email.
-        """
-        with self.engine.connect() as conn:
-            if local_id is not None:
-                query = self._select().where(self._col(self.columns.id) == self._key(local_id))
-                row = conn.execute(query).first()
-                if row is not None:
-                    return self._row(row)
-            if email:
-                column = self._col(self.columns.email)
-                # An index on the email column serves this (a lower() on the column would scan
-                # the table on every lookup): the address as given, and lower-cased.
-                wanted = sorted({email.strip(), email.strip().lower()})
-                row = conn.execute(self._select().where(column.in_(wanted)).limit(1)).first()
-                if row is not None:
-                    return self._row(row)
-        return None
-
-    def apply(self, local_id: str | None, data: ProfileData, *, updated_at: datetime) -> str:
-        """Update (or, with ``local_id=None``, insert) a row from Klaviyo's version."""
+    @functools.cached_property
+    def _statements(self) -> _Statements:
+        """The lookups and writes, built once (building one per row cost more than running it)."""
         c = self.columns
-        json_column = isinstance(self._col(c.properties).type, sa.JSON)
+        key, email = self._col(c.id), self._col(c.email)
+        fields = (c.email, c.first_name, c.last_name, c.phone, c.properties, c.updated_at)
+        insert = sa.insert(self.table)
+        dialect = self.engine.dialect
+        returning = self._new_id is None and bool(
+            getattr(dialect, "insert_executemany_returning_sort_by_parameter_order", False)
+        )
+        return _Statements(
+            by_id=self._select().where(key.in_(sa.bindparam("b_keys", expanding=True))),
+            # An index on the email column serves this (a lower() on the column would scan the
+            # table on every lookup): the addresses as given, and lower-cased.
+            by_email=self._select().where(email.in_(sa.bindparam("b_emails", expanding=True))),
+            update=sa.update(self.table)
+            .where(key == sa.bindparam("b_key"))
+            .values({name: sa.bindparam(f"b_{name}") for name in fields}),
+            insert=insert,
+            insert_many=insert.returning(key, sort_by_parameter_order=True) if returning else None,
+            json_properties=isinstance(self._col(c.properties).type, sa.JSON),
+        )
+
+    def find(self, lookups: Sequence[ProfileLookup]) -> list[HostProfile | None]:
+        """Return each lookup's row: by id, else by email (as given or lower-cased), else ``None``.
+
+        Two queries for the whole batch. Index the email column: every pulled profile not yet
+        linked is looked up by email.
+        """
+        statements = self._statements
+        keys = {k for x in lookups if (k := self._lookup_key(x.local_id)) is not None}
+        by_id: dict[str, HostProfile] = {}
+        by_email: dict[str, HostProfile] = {}
+        with self.engine.connect() as conn:
+            if keys:
+                for row in conn.execute(statements.by_id, {"b_keys": sorted(keys, key=str)}):
+                    found = self._row(row)
+                    by_id[found.id] = found
+            emails = {
+                variant
+                for x in lookups
+                if x.email and (x.local_id is None or x.local_id not in by_id)
+                for variant in (x.email.strip(), x.email.strip().lower())
+            }
+            if emails:
+                for row in conn.execute(statements.by_email, {"b_emails": sorted(emails)}):
+                    found = self._row(row)
+                    if found.data.email is not None:
+                        by_email.setdefault(found.data.email, found)
+        results: list[HostProfile | None] = []
+        for lookup in lookups:
+            match = by_id.get(lookup.local_id) if lookup.local_id is not None else None
+            if match is None and lookup.email:
+                given = lookup.email.strip()
+                match = by_email.get(given) or by_email.get(given.lower())
+            results.append(match)
+        return results
+
+    def _values(self, write: ProfileWrite) -> dict[str, object]:
+        c, data = self.columns, write.data
         props = dict(data.properties)
-        values: dict[str, object] = {
+        return {
             c.email: data.email,
             c.first_name: data.first_name,
             c.last_name: data.last_name,
             c.phone: data.phone_number,
-            c.properties: props if json_column else json.dumps(props),
-            c.updated_at: self._time(updated_at),
+            c.properties: props if self._statements.json_properties else json.dumps(props),
+            c.updated_at: self._time(write.updated_at),
         }
+
+    def apply(self, writes: Sequence[ProfileWrite]) -> list[str]:
+        """Update (``local_id`` set) or insert each row, in one transaction; return the ids."""
+        statements = self._statements
+        ids: list[str | None] = [w.local_id for w in writes]
+        updates = [
+            {"b_key": self._key(w.local_id), **{f"b_{k}": v for k, v in self._values(w).items()}}
+            for w in writes
+            if w.local_id is not None
+        ]
+        new = [i for i, w in enumerate(writes) if w.local_id is None]
+        inserts = [self._values(writes[i]) for i in new]
+        if self._new_id is not None:
+            for i, values in zip(new, inserts, strict=True):
+                values[self.columns.id] = self._key(self._new_id())
+                ids[i] = str(values[self.columns.id])
         with self.engine.begin() as conn:
-            if local_id is not None:
-                key = self._col(c.id) == self._key(local_id)
-                conn.execute(sa.update(self.table).where(key).values(values))
-                return local_id
-            if self._new_id is not None:
-                values[c.id] = self._key(self._new_id())
-            result = conn.execute(sa.insert(self.table).values(values))
-            if self._new_id is not None:
-                return str(values[c.id])
-            primary = result.inserted_primary_key
-            return str(primary[0] if primary else "")
+            if updates:
+                conn.execute(statements.update, updates)
+            if inserts and self._new_id is not None:
+                conn.execute(statements.insert, inserts)
+            elif inserts and statements.insert_many is not None:
+                rows = conn.execute(statements.insert_many, inserts).all()
+                for i, row in zip(new, rows, strict=True):
+                    ids[i] = str(row[0])
+            else:
+                for i, values in zip(new, inserts, strict=True):
+                    primary = conn.execute(statements.insert, values).inserted_primary_key
+                    ids[i] = str(primary[0] if primary else "")
+        return [str(i) for i in ids]
+
+
+@dataclass(frozen=True, slots=True)
+class _Statements:
+    by_id: sa.Select[Any]
+    by_email: sa.Select[Any]
+    update: sa.Update
+    insert: sa.Insert
+    insert_many: sa.Insert | None
+    json_properties: bool

@@ -30,7 +30,7 @@ from klaviyo_kit.errors import (
 )
 from klaviyo_kit.infra import AuditEntry
 from klaviyo_kit.jobs._job import JobReport, never_stop, save_status, utcnow
-from klaviyo_kit.jobs._profile_source import HostProfile, ProfileData
+from klaviyo_kit.jobs._profile_source import HostProfile, ProfileData, ProfileLookup, ProfileWrite
 from klaviyo_kit.jobs._profile_sync_conflicts import ProfileConflict, last_write_wins
 from klaviyo_kit.sdk.types import Document, Profile
 from klaviyo_kit.services import Call
@@ -139,6 +139,63 @@ class _SyncState:
     def audit(self, entry: AuditEntry) -> None:
         if not self.dry_run:
             self.store.append_audit(entry)
+
+
+@dataclass(frozen=True, slots=True)
+class _Incoming:
+    """One Klaviyo profile on its way in."""
+
+    klaviyo_id: str
+    version: datetime
+    data: ProfileData
+    digest: str
+    lookup: ProfileLookup
+
+    @classmethod
+    def of(cls, profile: Profile) -> _Incoming:
+        if not profile.id:
+            raise ValueError("a Klaviyo profile without an id cannot be synchronised")
+        data = _klaviyo_data(profile)
+        return cls(
+            profile.id,
+            profile.updated or _EPOCH,
+            data,
+            data.fingerprint(),
+            ProfileLookup(email=data.email),
+        )
+
+    def looking_for(self, local_id: str | None) -> _Incoming:
+        return _Incoming(
+            self.klaviyo_id,
+            self.version,
+            self.data,
+            self.digest,
+            ProfileLookup(local_id, self.data.email),
+        )
+
+
+@dataclass(slots=True)
+class _Batch:
+    """The writes of a page so far, and what they touch (no two may meet at one row)."""
+
+    items: list[tuple[_Incoming, ProfileWrite]] = field(default_factory=list)
+    touched: set[tuple[str, str]] = field(default_factory=set)
+
+    @staticmethod
+    def _keys(incoming: _Incoming, local: HostProfile | None) -> set[tuple[str, str]]:
+        keys = {("klaviyo", incoming.klaviyo_id)}
+        if local is not None:
+            keys.add(("row", local.id))
+        if incoming.data.email:
+            keys.add(("email", incoming.data.email.strip().lower()))
+        return keys
+
+    def collides(self, incoming: _Incoming, local: HostProfile | None) -> bool:
+        return not self.touched.isdisjoint(self._keys(incoming, local))
+
+    def add(self, incoming: _Incoming, local: HostProfile | None, write: ProfileWrite) -> None:
+        self.items.append((incoming, write))
+        self.touched |= self._keys(incoming, local)
 
 
 def _klaviyo_data(profile: Profile) -> ProfileData:
@@ -309,12 +366,12 @@ class ProfileSyncJob:
             profile = Profile.from_resource(profile)
         state = _SyncState(self._store, self._name, dry_run=self.dry_run)
         tally = _Tally()
-        outcome, winner = self._take(state, tally, profile)
-        if winner is not None:
-            self._push_rows(state, tally, [winner])
+        outcomes, winners = self._take_page(state, tally, [profile])
+        if winners:
+            self._push_rows(state, tally, winners)
             if tally.errors:
                 raise JobError(f"{self._name}: {tally.errors[0]}")
-        return outcome
+        return outcomes[0]
 
     # --- pull ----------------------------------------------------------------------------------
 
@@ -345,32 +402,55 @@ class ProfileSyncJob:
             except KlaviyoError as exc:
                 tally.error(f"pull: {type(exc).__name__}: {exc}")
                 return False
-            for profile in profiles:
-                _, winner = self._take(state, tally, profile)
-                if winner is not None:
-                    winners.append(winner)
+            winners.extend(self._take_page(state, tally, profiles)[1])
             times = [p.updated for p in profiles if p.updated is not None]
             if times:
                 state.advance("klaviyo", max(times))
             if not cursor:
                 return True
 
-    def _take(
-        self, state: _SyncState, tally: _Tally, profile: Profile
-    ) -> tuple[ProfileOutcome, HostProfile | None]:
-        if not profile.id:
-            raise ValueError("a Klaviyo profile without an id cannot be synchronised")
-        klaviyo_id = profile.id
-        version = profile.updated or _EPOCH
-        data = _klaviyo_data(profile)
-        digest = data.fingerprint()
-        link = state.link(klaviyo_id)
-        if (link is not None and link[1] == digest) or state.taken_later(
-            "klaviyo", klaviyo_id, version
-        ):
-            # Taken already, or older than what was taken (a late or repeated webhook).
-            return "repeat", None
-        local = self._source.get(link[0] if link else profile.external_id, email=data.email)
+    def _take_page(
+        self, state: _SyncState, tally: _Tally, profiles: Sequence[Profile]
+    ) -> tuple[list[ProfileOutcome], list[HostProfile]]:
+        """Take a page of Klaviyo profiles: one lookup and one write for the page.
+
+        Returns each profile's outcome and the local versions that won a conflict.
+        """
+        outcomes: list[ProfileOutcome] = ["repeat"] * len(profiles)
+        todo: list[tuple[int, _Incoming]] = []
+        for index, profile in enumerate(profiles):
+            incoming = _Incoming.of(profile)
+            link = state.link(incoming.klaviyo_id)
+            if (link is not None and link[1] == incoming.digest) or state.taken_later(
+                "klaviyo", incoming.klaviyo_id, incoming.version
+            ):
+                continue  # taken already, or older than what was taken (a late webhook)
+            local_id = link[0] if link else profile.external_id
+            todo.append((index, incoming.looking_for(local_id)))
+        winners: list[HostProfile] = []
+        batch = _Batch()
+        found = self._source.find([incoming.lookup for _, incoming in todo])
+        for (index, incoming), row in zip(todo, found, strict=True):
+            local = row
+            if batch.collides(incoming, local):
+                # Two profiles of the page meet at one row: write the first before deciding.
+                self._write(state, batch)
+                batch = _Batch()
+                local = self._source.find([incoming.lookup])[0]
+            outcome, winner, write = self._decide(state, tally, incoming, local)
+            outcomes[index] = outcome
+            if winner is not None:
+                winners.append(winner)
+            if write is not None:
+                batch.add(incoming, local, write)
+        self._write(state, batch)
+        return outcomes, winners
+
+    def _decide(
+        self, state: _SyncState, tally: _Tally, incoming: _Incoming, local: HostProfile | None
+    ) -> tuple[ProfileOutcome, HostProfile | None, ProfileWrite | None]:
+        """Decide one profile against its row: the outcome, a winning row, a write to make."""
+        digest, klaviyo_id, version = incoming.digest, incoming.klaviyo_id, incoming.version
         agreed = state.agreed(local.id) if local is not None else None
         local_digest = local.data.fingerprint() if local is not None else None
         if local is not None and digest in {agreed, local_digest}:
@@ -379,10 +459,9 @@ class ProfileSyncJob:
             state.set_link(klaviyo_id, local.id, digest)
             if state.new_version("klaviyo", klaviyo_id, version):
                 tally.add("skipped_echo")
-            return "echo", None
+            return "echo", None, None
         if local is not None and local_digest != agreed:
-            conflict = ProfileConflict(local, klaviyo_id, data, version)
-            winner = self._on_conflict(conflict)
+            winner = self._on_conflict(ProfileConflict(local, klaviyo_id, incoming.data, version))
             tally.add("conflicts")
             state.audit(
                 AuditEntry(
@@ -402,19 +481,29 @@ class ProfileSyncJob:
             if winner == "local":
                 state.set_link(klaviyo_id, local.id, digest)
                 state.new_version("klaviyo", klaviyo_id, version)
-                return "kept_local", local
+                return "kept_local", local, None
         tally.add("pulled")
         if self.dry_run:
             if local is not None:
                 state.shadowed.add(local.id)
-            return "applied", None
-        local_id = self._source.apply(
-            local.id if local is not None else None, data, updated_at=version
-        )
-        state.agree(local_id, digest)
-        state.set_link(klaviyo_id, local_id, digest)
-        state.new_version("klaviyo", klaviyo_id, version)
-        return "applied", None
+            return "applied", None, None
+        write = ProfileWrite(local.id if local is not None else None, incoming.data, version)
+        return "applied", None, write
+
+    def _write(self, state: _SyncState, batch: _Batch) -> None:
+        """Write a batch to the source, then remember each version as agreed and taken."""
+        if not batch.items:
+            return
+        local_ids = self._source.apply([write for _, write in batch.items])
+        if len(local_ids) != len(batch.items):
+            raise JobError(
+                f"{self._name}: the source wrote {len(local_ids)} rows for"
+                f" {len(batch.items)} changes; ProfileSource.apply returns one id per write"
+            )
+        for (incoming, _), local_id in zip(batch.items, local_ids, strict=True):
+            state.agree(local_id, incoming.digest)
+            state.set_link(incoming.klaviyo_id, local_id, incoming.digest)
+            state.new_version("klaviyo", incoming.klaviyo_id, incoming.version)
 
     # --- push ----------------------------------------------------------------------------------
 
