@@ -33,12 +33,16 @@ def store_operations(store: SQLStateStore) -> dict[str, Callable[[], Any]]:
         "ensure_schema": store.ensure_schema,
         "get_cursor": lambda: store.get_cursor("c"),
         "set_cursor": lambda: store.set_cursor("c", "v"),
+        "get_cursors": lambda: store.get_cursors(["c"]),
+        "set_cursors": lambda: store.set_cursors({"c": "v"}),
         "get_watermark": lambda: store.get_watermark("w"),
         "advance_watermark": lambda: store.advance_watermark("w", WHEN),
         "get_record_sync": lambda: store.get_record_sync("profile", "p1"),
         "record_sync": lambda: store.record_sync(
             "profile", "p1", updated_at=WHEN, source="klaviyo"
         ),
+        "get_record_syncs": lambda: store.get_record_syncs("profile", ["p1"]),
+        "record_syncs": lambda: store.record_syncs("profile", {"p1": WHEN}, source="klaviyo"),
         "claim_delivery": lambda: store.claim_delivery("d1", ttl=60),
         "release_delivery": lambda: store.release_delivery("d1"),
         "append_audit": lambda: store.append_audit(entry),

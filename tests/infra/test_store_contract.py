@@ -45,6 +45,39 @@ def test_cursor_round_trip_and_replace(store):
     assert store.get_cursor("events") == "e1"
 
 
+def test_cursors_in_bulk_read_and_write_many_at_once(store):
+    names = [f"c{i}" for i in range(1200)]  # more than one IN (...) chunk
+    store.set_cursors({name: f"v-{name}" for name in names[::2]})
+    store.set_cursors({"c0": "replaced"})
+    store.set_cursors({})
+    found = store.get_cursors([*names, "missing"])
+    assert len(found) == 600
+    assert found["c0"] == "replaced"
+    assert found["c2"] == "v-c2"
+    assert "c1" not in found
+    assert store.get_cursor("c1198") == "v-c1198"
+    assert store.get_cursors([]) == {}
+
+
+def test_record_syncs_in_bulk_never_move_a_version_backwards(store):
+    store.record_sync("profile", "p1", updated_at=T0, source="crm")
+    older, newer = T0 - timedelta(seconds=1), T0 + timedelta(microseconds=1)
+    ids = {f"q{i}": T0 for i in range(700)}
+    store.record_syncs("profile", {"p1": older, "p2": newer, **ids}, source="klaviyo")
+    store.record_syncs("profile", {}, source="klaviyo")
+    found = store.get_record_syncs("profile", ["p1", "p2", "p3", *ids])
+    assert found["p1"] == RecordSync("profile", "p1", T0, "crm")  # the older one lost
+    assert found["p2"] == RecordSync("profile", "p2", newer, "klaviyo")
+    assert "p3" not in found
+    assert len(found) == 702
+    assert store.get_record_syncs("event", ["p1"]) == {}
+    store.record_syncs("profile", {"p1": newer}, source="klaviyo")
+    assert store.get_record_sync("profile", "p1") == RecordSync("profile", "p1", newer, "klaviyo")
+    naive = datetime(2026, 1, 1)  # noqa: DTZ001 - the point of the check
+    with pytest.raises(ValueError, match="timezone-aware"):
+        store.record_syncs("profile", {"p9": naive}, source="crm")
+
+
 def test_watermark_never_moves_backwards(store):
     assert store.get_watermark("sync") is None
     assert store.advance_watermark("sync", T0) == T0

@@ -15,7 +15,7 @@ from klaviyo_kit.infra._store import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterable, Iterator, Mapping
     from datetime import datetime
 
 _SWEEP_EVERY = 1024
@@ -53,6 +53,16 @@ class MemoryStateStore:
         """Save the sync cursor ``value`` under ``name``, replacing any previous one."""
         with self._lock:
             self._cursors[name] = value
+
+    def get_cursors(self, names: Iterable[str]) -> dict[str, str]:
+        """Return the saved cursors among ``names`` (absent names are left out)."""
+        with self._lock:
+            return {name: self._cursors[name] for name in names if name in self._cursors}
+
+    def set_cursors(self, values: Mapping[str, str]) -> None:
+        """Save several cursors at once."""
+        with self._lock:
+            self._cursors.update(values)
 
     def get_watermark(self, name: str) -> datetime | None:
         """Return the watermark saved under ``name``, or ``None``."""
@@ -93,6 +103,25 @@ class MemoryStateStore:
                 return False
             self._records[kind, record_id] = (micros, source)
             return True
+
+    def get_record_syncs(self, kind: str, record_ids: Iterable[str]) -> dict[str, RecordSync]:
+        """Return the stored syncs among ``record_ids`` of ``kind``."""
+        with self._lock:
+            found = {i: self._records[kind, i] for i in record_ids if (kind, i) in self._records}
+        return {i: RecordSync(kind, i, from_micros(at), src) for i, (at, src) in found.items()}
+
+    def record_syncs(self, kind: str, versions: Mapping[str, datetime], *, source: str) -> None:
+        """Store each version newer than the stored one.
+
+        Raises:
+            ValueError: If an ``updated_at`` is naive (nothing is stored then).
+        """
+        micros = {i: to_micros(at, what="updated_at") for i, at in versions.items()}
+        with self._lock:
+            for record_id, at in micros.items():
+                stored = self._records.get((kind, record_id))
+                if stored is None or stored[0] < at:
+                    self._records[kind, record_id] = (at, source)
 
     def claim_delivery(self, key: str, *, ttl: float) -> bool:
         """Claim ``key`` for ``ttl`` seconds; ``False`` if it is already claimed.

@@ -21,7 +21,7 @@ from klaviyo_kit.infra._sql_schema import (
 from klaviyo_kit.infra._store import AuditEntry, RecordSync, audit_detail_text, audit_from_row
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Mapping
+    from collections.abc import Callable, Iterable, Iterator, Mapping
     from datetime import datetime
 
 _BACKEND = "sql store"
@@ -67,6 +67,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+_CHUNK = 500  # names per IN (...): well under SQLite's bound-variable limit
+
+
+def _chunks(values: Iterable[str]) -> Iterator[list[str]]:
+    items = iter(values)
+    while chunk := list(itertools.islice(items, _CHUNK)):
+        yield chunk
 
 
 class SQLStateStore:
@@ -182,6 +191,12 @@ class SQLStateStore:
             return postgresql.insert(table).values(dict(values))
         return sqlite.insert(table).values(dict(values))
 
+    def _upsert(self, table: sa.Table) -> Any:
+        """An INSERT without values, for many rows at once (``ON CONFLICT`` added by callers)."""
+        if self._dialect == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
     def get_cursor(self, name: str) -> str | None:
         """Return the opaque sync cursor saved under ``name``, or ``None``.
 
@@ -206,6 +221,37 @@ class SQLStateStore:
         )
         with self._begin() as conn:
             conn.execute(stmt)
+
+    def get_cursors(self, names: Iterable[str]) -> dict[str, str]:
+        """Return the saved cursors among ``names`` (absent names are left out).
+
+        Raises:
+            klaviyo_kit.errors.BackendUnavailableError: If the database is unavailable.
+        """
+        table = self._tables.cursors
+        query = sa.select(table.c.name, table.c.value).where(
+            table.c.name.in_(sa.bindparam("names", expanding=True))
+        )
+        found: dict[str, str] = {}
+        with self._begin() as conn:
+            for chunk in _chunks(names):
+                found.update((row.name, row.value) for row in conn.execute(query, {"names": chunk}))
+        return found
+
+    def set_cursors(self, values: Mapping[str, str]) -> None:
+        """Save several cursors in one transaction, all or none.
+
+        Raises:
+            klaviyo_kit.errors.BackendUnavailableError: If the database is unavailable.
+        """
+        if not values:
+            return
+        stmt = self._upsert(self._tables.cursors)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["name"], set_={"value": stmt.excluded.value}
+        )
+        with self._begin() as conn:
+            conn.execute(stmt, [{"name": k, "value": v} for k, v in values.items()])
 
     def get_watermark(self, name: str) -> datetime | None:
         """Return the watermark saved under ``name``, or ``None``.
@@ -275,6 +321,53 @@ class SQLStateStore:
         ).returning(table.c.kind)
         with self._begin() as conn:
             return conn.execute(stmt).first() is not None
+
+    def get_record_syncs(self, kind: str, record_ids: Iterable[str]) -> dict[str, RecordSync]:
+        """Return the stored syncs among ``record_ids`` of ``kind``.
+
+        Raises:
+            klaviyo_kit.errors.BackendUnavailableError: If the database is unavailable.
+        """
+        table = self._tables.records
+        query = sa.select(table.c.record_id, table.c.updated_at, table.c.source).where(
+            table.c.kind == kind, table.c.record_id.in_(sa.bindparam("ids", expanding=True))
+        )
+        found: dict[str, RecordSync] = {}
+        with self._begin() as conn:
+            for chunk in _chunks(record_ids):
+                for row in conn.execute(query, {"ids": chunk}):
+                    found[row.record_id] = RecordSync(
+                        kind, row.record_id, from_micros(row.updated_at), row.source
+                    )
+        return found
+
+    def record_syncs(self, kind: str, versions: Mapping[str, datetime], *, source: str) -> None:
+        """Store each version newer than the stored one, in one transaction.
+
+        Raises:
+            klaviyo_kit.errors.BackendUnavailableError: If the database is unavailable.
+            ValueError: If an ``updated_at`` is naive (nothing is stored then).
+        """
+        rows = [
+            {
+                "kind": kind,
+                "record_id": record_id,
+                "updated_at": to_micros(at, what="updated_at"),
+                "source": source,
+            }
+            for record_id, at in versions.items()
+        ]
+        if not rows:
+            return
+        table = self._tables.records
+        stmt = self._upsert(table)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["kind", "record_id"],
+            set_={"updated_at": stmt.excluded.updated_at, "source": stmt.excluded.source},
+            where=table.c.updated_at < stmt.excluded.updated_at,
+        )
+        with self._begin() as conn:
+            conn.execute(stmt, rows)
 
     def claim_delivery(self, key: str, *, ttl: float) -> bool:
         """Claim ``key`` for ``ttl`` seconds; ``False`` if it is already claimed.

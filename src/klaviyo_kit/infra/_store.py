@@ -20,7 +20,7 @@ from klaviyo_kit.infra._clock import from_micros, to_micros
 from klaviyo_kit.infra._json import JSONValue, dumps, loads
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Iterable, Iterator, Mapping
     from datetime import datetime
 
 Direction = Literal["sent", "received"]
@@ -114,6 +114,12 @@ class StateStore(Protocol):
     def set_cursor(self, name: str, value: str) -> None:
         """Save the sync cursor ``value`` under ``name``, replacing any previous one."""
 
+    def get_cursors(self, names: Iterable[str]) -> dict[str, str]:
+        """Return the saved cursors among ``names`` (absent names are left out), in one read."""
+
+    def set_cursors(self, values: Mapping[str, str]) -> None:
+        """Save several cursors at once, all or none (one transaction where there are any)."""
+
     def get_watermark(self, name: str) -> datetime | None:
         """Return the watermark saved under ``name``, or ``None``."""
 
@@ -133,6 +139,16 @@ class StateStore(Protocol):
         Returns:
             ``True`` if ``updated_at`` was newer (or nothing was stored) and it is now stored;
             ``False`` if an equal or newer version is already stored (nothing changes).
+        """
+
+    def get_record_syncs(self, kind: str, record_ids: Iterable[str]) -> dict[str, RecordSync]:
+        """Return the stored syncs among ``record_ids`` of ``kind``, in one read."""
+
+    def record_syncs(self, kind: str, versions: Mapping[str, datetime], *, source: str) -> None:
+        """Store each record version (id to ``updated_at``) newer than the stored one, at once.
+
+        The same rule as :meth:`record_sync` per record (a version never moves backwards),
+        without reporting which were newer.
         """
 
     def claim_delivery(self, key: str, *, ttl: float) -> bool:

@@ -37,7 +37,7 @@ from klaviyo_kit.services import Call
 from klaviyo_kit.services.filters import greater_than
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
 
     from klaviyo_kit.client import KlaviyoClient
     from klaviyo_kit.infra import StateStore
@@ -70,71 +70,122 @@ class _Tally:
 
 
 class _SyncState:
-    """The job's memory in the state store; in a dry run, writes stay in this object."""
+    """The job's memory in the state store, read and written a page at a time.
+
+    Reads are cached and writes buffered until :meth:`flush` (one batch of cursors and one of
+    versions per page); the caches are dropped at each flush, so a long pass holds one page.
+    In a dry run nothing is flushed: the writes stay in this object.
+    """
 
     def __init__(self, store: StateStore, name: str, *, dry_run: bool) -> None:
         self.store = store
         self.name = name
         self.dry_run = dry_run
-        self._memory: dict[str, str] = {}
-        self._versions: dict[tuple[str, str], datetime] = {}
+        self._cursors: dict[str, str | None] = {}
+        self._versions: dict[tuple[str, str], datetime | None] = {}
+        self._new_cursors: dict[str, str] = {}
+        self._new_versions: dict[str, dict[str, datetime]] = {}
         self.shadowed: set[str] = set()
         """Rows a dry run has already counted (as pulled or pushed): not to count again."""
 
+    def _agreed_key(self, local_id: str) -> str:
+        return f"jobs:{self.name}:agreed:{local_id}"
+
+    def _link_key(self, klaviyo_id: str) -> str:
+        return f"jobs:{self.name}:link:{klaviyo_id}"
+
+    def _kind(self, side: str) -> str:
+        return f"jobs:{self.name}:{side}"
+
+    def preload(
+        self,
+        *,
+        links: Iterable[str] = (),
+        agreed: Iterable[str] = (),
+        versions: tuple[str, Iterable[str]] | None = None,
+    ) -> None:
+        """Read what a page will ask for in one batch per kind of entry."""
+        keys = [self._link_key(k) for k in links] + [self._agreed_key(a) for a in agreed]
+        missing = [key for key in dict.fromkeys(keys) if key not in self._cursors]
+        if missing:
+            found = self.store.get_cursors(missing)
+            self._cursors.update((key, found.get(key)) for key in missing)
+        if versions is not None:
+            side, ids = versions
+            unknown = [i for i in dict.fromkeys(ids) if (side, i) not in self._versions]
+            if unknown:
+                stored = self.store.get_record_syncs(self._kind(side), unknown)
+                self._versions.update(
+                    ((side, i), stored[i].updated_at if i in stored else None) for i in unknown
+                )
+
     def _get(self, key: str) -> dict[str, str] | None:
-        text = self._memory.get(key) or self.store.get_cursor(key)
+        if key not in self._cursors:
+            self._cursors[key] = self.store.get_cursor(key)
+        text = self._cursors[key]
         return json.loads(text) if text else None
 
     def _set(self, key: str, value: dict[str, str]) -> None:
         text = json.dumps(value, sort_keys=True)
-        if self.dry_run:
-            self._memory[key] = text
-        else:
-            self.store.set_cursor(key, text)
+        self._cursors[key] = text
+        self._new_cursors[key] = text
 
     def agreed(self, local_id: str) -> str | None:
         """The digest both sides last agreed on for this row."""
-        value = self._get(f"jobs:{self.name}:agreed:{local_id}")
+        value = self._get(self._agreed_key(local_id))
         return value.get("h") if value else None
 
     def agree(self, local_id: str, digest: str) -> None:
         if self.agreed(local_id) != digest:
-            self._set(f"jobs:{self.name}:agreed:{local_id}", {"h": digest})
+            self._set(self._agreed_key(local_id), {"h": digest})
 
     def link(self, klaviyo_id: str) -> tuple[str, str] | None:
         """The local id of a Klaviyo profile and the digest of its last version taken."""
-        value = self._get(f"jobs:{self.name}:link:{klaviyo_id}")
+        value = self._get(self._link_key(klaviyo_id))
         return (value["l"], value.get("d", "")) if value else None
 
     def set_link(self, klaviyo_id: str, local_id: str, decided: str) -> None:
         if self.link(klaviyo_id) != (local_id, decided):
-            self._set(f"jobs:{self.name}:link:{klaviyo_id}", {"l": local_id, "d": decided})
+            self._set(self._link_key(klaviyo_id), {"l": local_id, "d": decided})
+
+    def _version(self, side: str, record_id: str) -> datetime | None:
+        if (side, record_id) not in self._versions:
+            stored = self.store.get_record_sync(self._kind(side), record_id)
+            self._versions[side, record_id] = stored.updated_at if stored else None
+        return self._versions[side, record_id]
 
     def new_version(self, side: str, record_id: str, at: datetime) -> bool:
         """Remember a version of a record; ``False`` if it (or a later one) was seen."""
-        kind = f"jobs:{self.name}:{side}"
-        if not self.dry_run:
-            return self.store.record_sync(kind, record_id, updated_at=at, source=side)
-        seen = self._versions.get((kind, record_id))
-        stored = self.store.get_record_sync(kind, record_id)
-        if (seen and seen >= at) or (stored and stored.updated_at >= at):
+        seen = self._version(side, record_id)
+        if seen is not None and seen >= at:
             return False
-        self._versions[kind, record_id] = at
+        self._versions[side, record_id] = at
+        self._new_versions.setdefault(side, {})[record_id] = at
         return True
 
     def taken_later(self, side: str, record_id: str, at: datetime) -> bool:
         """Whether a later version of the record than ``at`` was already taken."""
-        kind = f"jobs:{self.name}:{side}"
-        seen = self._versions.get((kind, record_id))
-        stored = self.store.get_record_sync(kind, record_id)
-        return bool((seen and seen > at) or (stored and stored.updated_at > at))
+        seen = self._version(side, record_id)
+        return seen is not None and seen > at
+
+    def flush(self) -> None:
+        """Write what the page decided (nothing in a dry run) and drop the caches."""
+        if self.dry_run:
+            return
+        if self._new_cursors:
+            self.store.set_cursors(self._new_cursors)
+        for side, versions in self._new_versions.items():
+            self.store.record_syncs(self._kind(side), versions, source=side)
+        self._new_cursors, self._new_versions = {}, {}
+        self._cursors.clear()
+        self._versions.clear()
 
     def watermark(self, side: str) -> datetime | None:
-        return self.store.get_watermark(f"jobs:{self.name}:{side}")
+        return self.store.get_watermark(self._kind(side))
 
     def advance(self, side: str, at: datetime) -> None:
         if not self.dry_run:
-            self.store.advance_watermark(f"jobs:{self.name}:{side}", at)
+            self.store.advance_watermark(self._kind(side), at)
 
     def audit(self, entry: AuditEntry) -> None:
         if not self.dry_run:
@@ -416,10 +467,20 @@ class ProfileSyncJob:
 
         Returns each profile's outcome and the local versions that won a conflict.
         """
+        try:
+            return self._take_each(state, tally, profiles)
+        finally:
+            state.flush()
+
+    def _take_each(
+        self, state: _SyncState, tally: _Tally, profiles: Sequence[Profile]
+    ) -> tuple[list[ProfileOutcome], list[HostProfile]]:
         outcomes: list[ProfileOutcome] = ["repeat"] * len(profiles)
         todo: list[tuple[int, _Incoming]] = []
-        for index, profile in enumerate(profiles):
-            incoming = _Incoming.of(profile)
+        arriving = [_Incoming.of(profile) for profile in profiles]
+        ids = [incoming.klaviyo_id for incoming in arriving]
+        state.preload(links=ids, versions=("klaviyo", ids))
+        for index, (profile, incoming) in enumerate(zip(profiles, arriving, strict=True)):
             link = state.link(incoming.klaviyo_id)
             if (link is not None and link[1] == incoming.digest) or state.taken_later(
                 "klaviyo", incoming.klaviyo_id, incoming.version
@@ -430,6 +491,7 @@ class ProfileSyncJob:
         winners: list[HostProfile] = []
         batch = _Batch()
         found = self._source.find([incoming.lookup for _, incoming in todo])
+        state.preload(agreed=[row.id for row in found if row is not None])
         for (index, incoming), row in zip(todo, found, strict=True):
             local = row
             if batch.collides(incoming, local):
@@ -522,6 +584,8 @@ class ProfileSyncJob:
             rows = self._source.changes(since, after_id=after, limit=self._push_batch)
             if not rows:
                 return True
+            ids = [row.id for row in rows]
+            state.preload(agreed=ids, versions=("local", ids))
             if not self._push_rows(state, tally, self._unsynced(state, tally, rows)):
                 return False
             last = rows[-1]
@@ -559,7 +623,18 @@ class ProfileSyncJob:
         return todo
 
     def _push_rows(self, state: _SyncState, tally: _Tally, rows: Sequence[HostProfile]) -> bool:
-        """Push rows; ``False`` when the pass must stop before its checkpoint."""
+        """Push rows; ``False`` when the pass must stop before its checkpoint.
+
+        What the page decided is written to the store at the end, pushed or not.
+        """
+        try:
+            ids = [row.id for row in rows]
+            state.preload(agreed=ids, versions=("local", ids))
+            return self._send_rows(state, tally, rows)
+        finally:
+            state.flush()
+
+    def _send_rows(self, state: _SyncState, tally: _Tally, rows: Sequence[HostProfile]) -> bool:
         if not rows:
             return True
         if self.dry_run:
