@@ -562,6 +562,7 @@ class ProfileSyncJob:
                 f"{self._name}: the source wrote {len(local_ids)} rows for"
                 f" {len(batch.items)} changes; ProfileSource.apply returns one id per write"
             )
+        state.preload(agreed=local_ids)  # rows just inserted have ids not read before
         for (incoming, _), local_id in zip(batch.items, local_ids, strict=True):
             state.agree(local_id, incoming.digest)
             state.set_link(incoming.klaviyo_id, local_id, incoming.digest)
