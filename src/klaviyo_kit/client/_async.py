@@ -154,8 +154,8 @@ class AsyncKlaviyoClient(BaseClient):
 
     async def aexecute(self, call: Call) -> object:
         """Perform one SDK call described by a service flow, through the async pipeline."""
-        op, fn, kwargs = self._resolve(call)
-        return await self.pipeline.invoke(op, fn, call.args, kwargs)
+        op, fn, args, kwargs = self._resolve(call)
+        return await self.pipeline.invoke(op, fn, args, kwargs)
 
     async def asleep(self, seconds: float) -> None:
         """Wait with the injected async sleep (used when polling jobs)."""

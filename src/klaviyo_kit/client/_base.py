@@ -14,6 +14,7 @@ from klaviyo_kit.client._resilience import build_resilience
 from klaviyo_kit.config import KlaviyoSettings
 from klaviyo_kit.infra import build_cache
 from klaviyo_kit.sdk import SdkSession, build_http_client, normalize_kwargs
+from klaviyo_kit.sdk._documents import document_sender
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterable, Iterator
@@ -114,10 +115,20 @@ class BaseClient:
             msg = f"this {type(self).__name__} is closed; create a new one"
             raise RuntimeError(msg)
 
-    def _resolve(self, call: Call) -> tuple[Operation, Callable[..., object], dict[str, object]]:
+    def _resolve(
+        self, call: Call
+    ) -> tuple[Operation, Callable[..., object], tuple[object, ...], dict[str, object]]:
+        """The operation, one attempt's callable, and the arguments the pipeline sees."""
         self._check_open()
         op, fn = self._session.resolve(call.group, call.method)
-        return op, fn, normalize_kwargs(dict(call.kwargs))
+        if call.document is None:
+            return op, fn, call.args, normalize_kwargs(dict(call.kwargs))
+        if call.args or call.kwargs:
+            msg = f"{call.method}: a call with a document takes no other arguments"
+            raise ValueError(msg)
+        send = document_sender(getattr(fn, "__self__", None), op, call.document)
+        # The stages see the document as the call's body (retry safety reads its unique ids).
+        return op, lambda _document: send(), (call.document,), {}
 
     def _close_owned(self) -> None:
         for resource in self._begin_close():

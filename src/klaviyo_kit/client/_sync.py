@@ -111,8 +111,8 @@ class KlaviyoClient(BaseClient):
 
     def execute(self, call: Call) -> object:
         """Perform one SDK call described by a service flow, through the pipeline."""
-        op, fn, kwargs = self._resolve(call)
-        return self.pipeline.invoke(op, fn, call.args, kwargs)
+        op, fn, args, kwargs = self._resolve(call)
+        return self.pipeline.invoke(op, fn, args, kwargs)
 
     def sleep(self, seconds: float) -> None:
         """Wait with the injected sleep (used when polling jobs)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
@@ -99,6 +100,11 @@ def _body(args: tuple[object, ...], kwargs: Mapping[str, object]) -> object:
 
 
 def _plain(value: object) -> object:
+    if isinstance(value, bytes):  # a document the kit encoded (sent as is)
+        try:
+            return json.loads(value)
+        except ValueError:
+            return None
     to_dict = getattr(value, "to_dict", None)
     if callable(to_dict) and not isinstance(value, dict):
         return to_dict()

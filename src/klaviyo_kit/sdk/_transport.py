@@ -101,7 +101,8 @@ class HttpxRestClient:
             method: The HTTP method.
             url: The full URL, query string included.
             headers: Request headers (auth, revision, content type, user agent).
-            body: A JSON-able object (serialized here), or ``str``/``bytes`` sent as is.
+            body: A JSON-able object (serialized here), or ``str``/``bytes`` sent as is (for a
+                JSON content type too: an encoded document).
             post_params: Form or multipart fields (file parts: ``(name, (file, data, mime))``).
             _request_timeout: ``None``, seconds, or a ``(connect, read)`` tuple.
 
@@ -124,8 +125,7 @@ class HttpxRestClient:
         if method in _BODY_METHODS:
             content_type = send_headers.get("content-type", "")
             if not content_type or "json" in content_type.lower():
-                if body is not None:
-                    content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+                content = _json_content(body)
             elif content_type == _FORM:
                 data, _ = _fields(post_params or ())
             elif content_type == _MULTIPART:
@@ -175,3 +175,10 @@ def _fields(
             part = json.dumps(value) if multipart and isinstance(value, dict) else value
             data.setdefault(name, []).append(part)
     return data, files
+
+
+def _json_content(body: object) -> bytes | str | None:
+    """Encode a JSON body; ``bytes``/``str`` are a document the kit encoded already."""
+    if body is None or isinstance(body, (bytes, str)):
+        return body
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()

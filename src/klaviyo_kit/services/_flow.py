@@ -23,17 +23,23 @@ T = TypeVar("T")
 class Call:
     """Perform one SDK operation: ``client.sdk.<group>.<method>(*args, **kwargs)``.
 
+    With ``document``, the kit's own finished JSON:API body is sent for the operation instead
+    (its method and path from the operation table) through the same pipeline, skipping the
+    SDK's request models; ``args`` and ``kwargs`` must then be empty.
+
     Attributes:
         group: The SDK API group in snake case (``profiles``).
         method: The SDK method name (``create_or_update_profile``).
         args: Positional arguments.
         kwargs: Keyword arguments.
+        document: A validated request body, encoded as UTF-8 JSON, or ``None``.
     """
 
     group: str
     method: str
     args: tuple[object, ...] = ()
     kwargs: dict[str, object] = field(default_factory=dict)
+    document: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,128 @@
+"""The kit's own JSON:API documents: accepted by the SDK's models, sent as the SDK would send."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+import httpx
+import pytest
+from openapi_client.api_client import ApiClient
+from openapi_client.models.events_bulk_create_job import EventsBulkCreateJob
+
+from klaviyo_kit import KlaviyoClient, KlaviyoSettings
+from klaviyo_kit.errors import BadRequestError, InvalidInputError
+from klaviyo_kit.services import Call
+
+KEY = "pk_" + "d0" * 17
+
+
+class Recorder:
+    """Answers like Klaviyo's bulk create (202, no body) and keeps every request."""
+
+    def __init__(self, *statuses: int) -> None:
+        self.requests: list[httpx.Request] = []
+        self.statuses = list(statuses)
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        request.read()
+        self.requests.append(request)
+        status = self.statuses.pop(0) if self.statuses else 202
+        if status == 400:
+            error = {
+                "id": "e1",
+                "status": 400,
+                "code": "invalid",
+                "title": "Invalid input.",
+                "detail": "'value' must be a number.",
+                "source": {"pointer": "/data/attributes/events-bulk-create/data/0"},
+            }
+            return httpx.Response(400, json={"errors": [error]})
+        return httpx.Response(status)
+
+
+def client(recorder: Recorder) -> KlaviyoClient:
+    settings = KlaviyoSettings(private_key=KEY, rate_limit={"enabled": False})
+    return KlaviyoClient(settings, transport=httpx.MockTransport(recorder), sleep=lambda _: None)
+
+
+EVENTS: list[dict[str, Any]] = [
+    {"metric": "Clicked", "profile": "ada@example.com"},
+    {
+        "metric": "Placed Order",
+        "profile": {"email": "Bob@Example.com", "phone_number": "+15005550006"},
+        "properties": {"items": [{"sku": "A", "n": 2}], "note": "ünïcode ✓", "nested": {"x": None}},
+        "value": 19.99,
+        "value_currency": "EUR",
+        "time": datetime(2026, 11, 2, 3, 4, 5, tzinfo=timezone.utc),
+        "unique_id": "order-77",
+    },
+    {"metric": "Clicked", "profile": {"external_id": "crm-9"}, "properties": {"n": 1}},
+    {"metric": "Clicked", "profile": "ada@example.com", "properties": {"second": True}},
+]
+
+
+def test_every_bulk_document_the_kit_sends_is_accepted_by_the_sdks_model():
+    recorder = Recorder()
+    with client(recorder) as kit:
+        kit.events.track_many(EVENTS * 300)  # 1,200 events: two requests
+    bodies = [json.loads(request.content) for request in recorder.requests]
+    dump: Any = ApiClient().sanitize_for_serialization  # how the SDK turns a model into JSON
+    assert len(bodies) == 2
+    for body in bodies:
+        model = EventsBulkCreateJob.from_dict(body)  # the SDK's own validation
+        assert model is not None
+        # Dumped again as the SDK sends it, it is the same document (nulls and defaults aside).
+        assert _without_defaults(dump(model)) == body
+
+
+def test_a_document_is_sent_as_the_sdk_sends_the_same_body():
+    via_kit, via_sdk = Recorder(), Recorder()
+    with client(via_kit) as kit:
+        kit.events.track_many(EVENTS)
+    body = json.loads(via_kit.requests[0].content)
+    with client(via_sdk) as kit:
+        kit.sdk.events.bulk_create_events(body)  # what the kit sent before: models, then JSON
+    mine, theirs = via_kit.requests[0], via_sdk.requests[0]
+    assert (mine.method, mine.url) == (theirs.method, theirs.url)
+    for header in ("authorization", "revision", "content-type", "accept", "user-agent"):
+        assert mine.headers[header] == theirs.headers[header], header
+    # The SDK spells out every optional field as null and `backfill` as its default, false.
+    assert json.loads(mine.content) == _without_defaults(json.loads(theirs.content))
+
+
+def _without_defaults(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {
+            k: v if k == "properties" else _without_defaults(v)  # the caller's values, as given
+            for k, v in node.items()
+            if v is not None and not (k == "backfill" and v is False)
+        }
+    if isinstance(node, list):
+        return [_without_defaults(v) for v in node]
+    return node
+
+
+def test_a_document_call_is_retried_on_a_5xx_when_its_events_carry_unique_ids():
+    recorder = Recorder(503, 202)
+    with client(recorder) as kit:
+        kit.events.track_many(EVENTS[:1])
+    assert len(recorder.requests) == 2
+    assert recorder.requests[0].content == recorder.requests[1].content
+
+
+def test_klaviyos_refusal_of_a_document_is_the_kits_typed_error_with_its_detail():
+    recorder = Recorder(400)
+    with client(recorder) as kit, pytest.raises(BadRequestError) as caught:
+        kit.events.track_many(EVENTS[:1])
+    assert isinstance(caught.value, InvalidInputError) or caught.value.status == 400
+    assert "'value' must be a number" in str(caught.value)
+    assert len(recorder.requests) == 1  # a 400 is not retried
+
+
+def test_a_document_call_takes_no_other_arguments():
+    with client(Recorder()) as kit, pytest.raises(ValueError, match="no other arguments"):
+        kit.execute(Call("events", "bulk_create_events", ({},), document=b"{}"))
+    with client(Recorder()) as kit, pytest.raises(ValueError, match="path with parameters"):
+        kit.execute(Call("profiles", "get_profile", document=b"{}"))
