@@ -22,6 +22,7 @@ MAX_BULK_EVENTS: Final = 1000
 """Klaviyo takes up to 1,000 events per bulk create request."""
 _ENVELOPE_BYTES: Final = 512
 _ENTRY_BYTES: Final = 128
+_EVENT_BYTES: Final = len('{"type":"event","attributes":}')
 _POINTER: Final = re.compile(
     r"events-bulk-create/data/(\d+)(?:/attributes/(profile|events)(?:/data)?(?:/(\d+))?)?"
 )
@@ -89,16 +90,21 @@ class BulkChunk:
     def _fits(self, added: int) -> bool:
         return self.count < MAX_BULK_EVENTS and self.size + added <= MAX_PAYLOAD_BYTES
 
-    def add(self, tag: int, attributes: JsonDict) -> bool:
-        """Add one event (attributes with its ``profile``); ``False`` if the chunk is full."""
+    def add(self, tag: int, attributes: JsonDict, size: int | None = None) -> bool:
+        """Add one event (attributes with its ``profile``); ``False`` if the chunk is full.
+
+        ``size`` is the attributes' encoded size when the caller measured it already: the
+        event is then counted at that size (its profile included, an overestimate), and
+        nothing is encoded here but the profile's key.
+        """
         event = {k: v for k, v in attributes.items() if k != "profile"}
         profile = attributes.get("profile")
         key = json.dumps(profile, sort_keys=True, separators=(",", ":"), default=str)
         item: JsonDict = {"type": "event", "attributes": event}
-        added = json_size(item) + 1
+        added = (json_size(item) if size is None else size + _EVENT_BYTES) + 1
         index = self._by_profile.get(key)
         if index is None:
-            added += json_size(profile) + _ENTRY_BYTES
+            added += len(key.encode()) + _ENTRY_BYTES
         if self.count and not self._fits(added):
             return False
         if index is None:
@@ -113,13 +119,19 @@ class BulkChunk:
         return True
 
 
-def chunk_events(events: Iterable[tuple[int, JsonDict]]) -> Iterator[BulkChunk]:
-    """Group tagged event attributes into requests Klaviyo accepts, in order."""
+def chunk_events(
+    events: Iterable[tuple[int, JsonDict] | tuple[int, JsonDict, int]],
+) -> Iterator[BulkChunk]:
+    """Group tagged event attributes into requests Klaviyo accepts, in order.
+
+    Each item is ``(tag, attributes)``, or ``(tag, attributes, encoded size)`` when known.
+    """
     chunk = BulkChunk()
-    for tag, attributes in events:
-        if not chunk.add(tag, attributes):
+    for tag, attributes, *known in events:
+        size = known[0] if known else None
+        if not chunk.add(tag, attributes, size):
             yield chunk
             chunk = BulkChunk()
-            chunk.add(tag, attributes)
+            chunk.add(tag, attributes, size)
     if chunk.count:
         yield chunk

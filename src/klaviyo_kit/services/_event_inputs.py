@@ -44,6 +44,8 @@ __all__ = [
     "derive_unique_id",
     "prepare_event",
     "prepare_events",
+    "prepare_sized_event",
+    "prepare_sized_events",
     "profile_or_email",
     "validated",
 ]
@@ -240,6 +242,16 @@ def prepare_event(event: EventInput, now: datetime) -> tuple[JsonDict, TrackedEv
         InvalidInputError: If the profile has no identifier, the time is over a year ahead of
             ``now``, or the event cannot fit a request.
     """
+    attrs, receipt, _ = prepare_sized_event(event, now)
+    return attrs, receipt
+
+
+def prepare_sized_event(event: EventInput, now: datetime) -> tuple[JsonDict, TrackedEvent, int]:
+    """Like :func:`prepare_event`, with the attributes' encoded size (measured once, here).
+
+    Raises:
+        InvalidInputError: As :func:`prepare_event`.
+    """
     moment = (
         now.astimezone(timezone.utc) if event.time is None else check_event_time(event.time, now)
     )
@@ -262,7 +274,7 @@ def prepare_event(event: EventInput, now: datetime) -> tuple[JsonDict, TrackedEv
     size = json_size(attrs)
     if size > MAX_EVENT_BYTES:
         raise InvalidInputError("event", f"is {size} bytes; a request may be at most 5 MB")
-    return attrs, TrackedEvent(event.metric, unique_id, moment)
+    return attrs, TrackedEvent(event.metric, unique_id, moment), size
 
 
 def prepare_events(
@@ -273,11 +285,22 @@ def prepare_events(
     Raises:
         InvalidInputError: For the first bad event, naming it: ``events[3].value: ...``.
     """
+    return [(attrs, receipt) for attrs, receipt, _ in prepare_sized_events(events, now)]
+
+
+def prepare_sized_events(
+    events: Iterable[EventInput | Mapping[str, object]], now: datetime
+) -> list[tuple[JsonDict, TrackedEvent, int]]:
+    """Like :func:`prepare_events`, with each event's encoded size (for sizing requests).
+
+    Raises:
+        InvalidInputError: As :func:`prepare_events`.
+    """
     index = 0
     prepared = []
     try:
         for index, event in enumerate(events):  # noqa: B007 - read in the handler
-            prepared.append(prepare_event(as_event(event, ""), now))
+            prepared.append(prepare_sized_event(as_event(event, ""), now))
     except InvalidInputError as exc:
         raise InvalidInputError(f"events[{index}].{exc.field}", exc.problem) from None
     return prepared

@@ -20,7 +20,7 @@ from klaviyo_kit.services._event_inputs import (
     TrackedEvent,
     as_event,
     prepare_event,
-    prepare_events,
+    prepare_sized_events,
 )
 from klaviyo_kit.services._flow import Call, Flow
 from klaviyo_kit.services._orders import Order, as_order, order_event
@@ -83,12 +83,13 @@ class _EventsLogic:
     def _track_many_flow(
         self, events: Iterable[EventInput | Mapping[str, object]]
     ) -> Flow[TrackReport]:
-        prepared = prepare_events(events, self._now())
+        prepared = prepare_sized_events(events, self._now())
         requests = 0
-        for chunk in chunk_events((i, attrs) for i, (attrs, _) in enumerate(prepared)):
+        sized = ((i, attrs, size) for i, (attrs, _, size) in enumerate(prepared))
+        for chunk in chunk_events(sized):
             yield from _bulk_flow(chunk.body())
             requests += 1
-        return TrackReport(tuple(receipt for _, receipt in prepared), requests)
+        return TrackReport(tuple(receipt for _, receipt, _ in prepared), requests)
 
 
 class Events(_EventsLogic, SyncService):
