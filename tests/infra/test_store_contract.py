@@ -127,6 +127,24 @@ def test_claim_delivery_dedupes_until_expiry(store, clock):
     assert not store.claim_delivery("wh_1", ttl=60)
 
 
+def test_claims_in_bulk_take_only_free_keys_and_expire_keep_and_release(store, clock):
+    assert store.claim_delivery("taken", ttl=60)
+    keys = [f"d{i}" for i in range(1200)]  # more than one statement's chunk
+    assert store.claim_deliveries([*keys, "taken", "d0"], ttl=10) == set(keys)
+    assert store.claim_deliveries(["d1", "fresh"], ttl=10) == {"fresh"}
+    assert store.claim_deliveries([], ttl=10) == set()
+    store.keep_deliveries(["d1", "d2"], ttl=600)
+    store.release_deliveries(["d3", "never-claimed"])
+    clock.advance(11)  # the 10-second claims lapse; the kept ones hold
+    assert store.claim_deliveries(["d0", "d1", "d2", "d3", "taken"], ttl=10) == {"d0", "d3"}
+    clock.advance(600)
+    assert store.claim_deliveries(["d1", "d2"], ttl=10) == {"d1", "d2"}
+    with pytest.raises(ValueError, match="ttl must be positive"):
+        store.claim_deliveries(["x"], ttl=0)
+    with pytest.raises(ValueError, match="ttl must be positive"):
+        store.keep_deliveries(["x"], ttl=-1)
+
+
 def test_release_delivery_allows_a_retry(store):
     assert store.claim_delivery("wh_1", ttl=3600)
     store.release_delivery("wh_1")

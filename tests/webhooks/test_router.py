@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
 import pytest
 
 from klaviyo_kit.errors import JobError, QueueFullError
-from klaviyo_kit.infra import MemoryQueue
+from klaviyo_kit.infra import MemoryQueue, MemoryStateStore
 from klaviyo_kit.webhooks import (
     EventStatus,
     WebhookDelivery,
@@ -120,6 +121,15 @@ class BrokenLedger:
         raise ConnectionError("database is down")
 
     def release_delivery(self, key: str) -> None:
+        raise ConnectionError("database is down")
+
+    def claim_deliveries(self, keys: Sequence[str], *, ttl: float) -> set[str]:
+        raise ConnectionError("database is down")
+
+    def keep_deliveries(self, keys: Sequence[str], *, ttl: float) -> None:
+        raise ConnectionError("database is down")
+
+    def release_deliveries(self, keys: Sequence[str]) -> None:
         raise ConnectionError("database is down")
 
 
@@ -288,3 +298,68 @@ def test_an_event_the_queue_refuses_is_logged(kit, store, caplog):
         report = router.dispatch(delivery)
     assert report.results[1].status is EventStatus.FAILED
     assert [type(r.exc_info[1]) for r in caplog.records if r.exc_info] == [QueueFullError]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_events_are_held_briefly_while_handled_and_remembered_once_done(kit):
+    clock = Clock()
+    ledger = MemoryStateStore(clock=clock)
+    router = WebhookRouter(ledger, processing_timeout=60, dedupe_ttl=3600)
+    delivery = verified(kit, kit.event(external_id="A"), kit.event(external_id="B"))
+    key_a, key_b = (e.dedupe_key for e in delivery.events)
+    seen: list[bool] = []
+
+    def handler(event: Any) -> None:
+        if event.external_id == "A":
+            # Mid-delivery the events hold only the short claim: were this process to die
+            # now, a redelivery after 60 s would take them again.
+            clock.now += 61
+            seen.append(ledger.claim_delivery(key_a, ttl=1))
+            seen.append(ledger.claim_delivery(key_b, ttl=1))
+            clock.now -= 61
+
+    router.add("*", handler)
+    report = router.dispatch(delivery)
+    assert seen == [True, True]
+    assert [r.status for r in report.results] == [EventStatus.PROCESSED] * 2
+    # Once done, a processed event is remembered for the dedupe TTL, not the lease.
+    clock.now += 61
+    assert not ledger.claim_delivery(key_a, ttl=1)
+    assert not ledger.claim_delivery(key_b, ttl=1)
+    clock.now += 3600
+    assert ledger.claim_delivery(key_a, ttl=1)
+
+
+def test_a_failed_event_is_released_and_the_same_event_twice_in_a_delivery_runs_once(kit, store):
+    router = WebhookRouter(store)
+    runs: list[str] = []
+
+    def handler(event: Any) -> None:
+        runs.append(event.external_id)
+        if event.external_id == "bad":
+            raise RuntimeError("boom")
+
+    router.add("*", handler)
+    twice = kit.event(external_id="same")
+    delivery = verified(kit, twice, twice, kit.event(external_id="bad"))
+    report = router.dispatch(delivery)
+    assert [r.status for r in report.results] == [
+        EventStatus.PROCESSED,
+        EventStatus.DUPLICATE,
+        EventStatus.FAILED,
+    ]
+    assert runs == ["same", "bad"]
+    assert store.claim_delivery(delivery.events[2].dedupe_key, ttl=60)  # released for a retry
+    assert not store.claim_delivery(delivery.events[0].dedupe_key, ttl=60)  # kept
+
+
+def test_processing_timeout_must_be_positive():
+    with pytest.raises(ValueError, match="processing_timeout"):
+        WebhookRouter(processing_timeout=0)

@@ -15,7 +15,7 @@ from klaviyo_kit.infra._store import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator, Mapping
+    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
     from datetime import datetime
 
 _SWEEP_EVERY = 1024
@@ -145,6 +145,34 @@ class MemoryStateStore:
         """Forget the claim on ``key`` so that the delivery can be processed again."""
         with self._lock:
             self._claims.pop(key, None)
+
+    def claim_deliveries(self, keys: Sequence[str], *, ttl: float) -> set[str]:
+        """Claim each key for ``ttl`` seconds; return the keys that were free.
+
+        Raises:
+            ValueError: If ``ttl`` is not positive.
+        """
+        return {key for key in dict.fromkeys(keys) if self.claim_delivery(key, ttl=ttl)}
+
+    def keep_deliveries(self, keys: Sequence[str], *, ttl: float) -> None:
+        """Make the claims on ``keys`` expire ``ttl`` seconds from now.
+
+        Raises:
+            ValueError: If ``ttl`` is not positive.
+        """
+        if ttl <= 0:
+            raise ValueError(f"ttl must be positive, got {ttl!r}")
+        expires = seconds_to_micros(self._clock()) + seconds_to_micros(ttl)
+        with self._lock:
+            for key in keys:
+                if key in self._claims:
+                    self._claims[key] = expires
+
+    def release_deliveries(self, keys: Sequence[str]) -> None:
+        """Forget the claims on ``keys``."""
+        with self._lock:
+            for key in keys:
+                self._claims.pop(key, None)
 
     def append_audit(self, entry: AuditEntry) -> None:
         """Append ``entry`` to the audit log."""

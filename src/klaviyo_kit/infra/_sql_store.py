@@ -21,7 +21,7 @@ from klaviyo_kit.infra._sql_schema import (
 from klaviyo_kit.infra._store import AuditEntry, RecordSync, audit_detail_text, audit_from_row
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator, Mapping
+    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
     from datetime import datetime
 
 _BACKEND = "sql store"
@@ -401,6 +401,77 @@ class SQLStateStore:
         table = self._tables.deliveries
         with self._begin() as conn:
             conn.execute(sa.delete(table).where(table.c.key == key))
+
+    def claim_deliveries(self, keys: Sequence[str], *, ttl: float) -> set[str]:
+        """Claim each key for ``ttl`` seconds, in one transaction; return the keys that were free.
+
+        Each claim is the same atomic upsert as :meth:`claim_delivery`, sent as one statement
+        for the batch.
+
+        Raises:
+            klaviyo_kit.errors.BackendUnavailableError: If the database is unavailable.
+            ValueError: If ``ttl`` is not positive.
+        """
+        if ttl <= 0:
+            raise ValueError(f"ttl must be positive, got {ttl!r}")
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return set()
+        table = self._tables.deliveries
+        now = seconds_to_micros(self._clock())
+        expires = now + seconds_to_micros(ttl)
+        stmt = self._upsert(table)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["key"],
+            set_={"expires_at": stmt.excluded.expires_at},
+            where=table.c.expires_at <= now,
+        ).returning(table.c.key)
+        claimed: set[str] = set()
+        counts = [next(self._claims) for _ in wanted]  # sweep as often as one by one would
+        sweep = any(count % _SWEEP_EVERY == 0 for count in counts)
+        with self._begin() as conn:
+            if sweep:
+                conn.execute(sa.delete(table).where(table.c.expires_at <= now))
+            for chunk in _chunks(wanted):
+                rows = [{"key": key, "expires_at": expires} for key in chunk]
+                claimed.update(row.key for row in conn.execute(stmt, rows))
+        return claimed
+
+    def keep_deliveries(self, keys: Sequence[str], *, ttl: float) -> None:
+        """Make the claims on ``keys`` expire ``ttl`` seconds from now, in one transaction.
+
+        Raises:
+            klaviyo_kit.errors.BackendUnavailableError: If the database is unavailable.
+            ValueError: If ``ttl`` is not positive.
+        """
+        if ttl <= 0:
+            raise ValueError(f"ttl must be positive, got {ttl!r}")
+        if not keys:
+            return
+        table = self._tables.deliveries
+        expires = seconds_to_micros(self._clock()) + seconds_to_micros(ttl)
+        stmt = (
+            sa.update(table)
+            .where(table.c.key.in_(sa.bindparam("keys", expanding=True)))
+            .values(expires_at=expires)
+        )
+        with self._begin() as conn:
+            for chunk in _chunks(keys):
+                conn.execute(stmt, {"keys": chunk})
+
+    def release_deliveries(self, keys: Sequence[str]) -> None:
+        """Forget the claims on ``keys``, in one transaction.
+
+        Raises:
+            klaviyo_kit.errors.BackendUnavailableError: If the database is unavailable.
+        """
+        if not keys:
+            return
+        table = self._tables.deliveries
+        stmt = sa.delete(table).where(table.c.key.in_(sa.bindparam("keys", expanding=True)))
+        with self._begin() as conn:
+            for chunk in _chunks(keys):
+                conn.execute(stmt, {"keys": chunk})
 
     def append_audit(self, entry: AuditEntry) -> None:
         """Append ``entry`` to the audit log.

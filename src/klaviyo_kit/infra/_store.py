@@ -20,7 +20,7 @@ from klaviyo_kit.infra._clock import from_micros, to_micros
 from klaviyo_kit.infra._json import JSONValue, dumps, loads
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping
+    from collections.abc import Iterable, Iterator, Mapping, Sequence
     from datetime import datetime
 
 Direction = Literal["sent", "received"]
@@ -161,6 +161,22 @@ class StateStore(Protocol):
 
     def release_delivery(self, key: str) -> None:
         """Forget a claim so that a failed delivery can be processed again."""
+
+    def claim_deliveries(self, keys: Sequence[str], *, ttl: float) -> set[str]:
+        """Claim several keys at once (each atomically, as :meth:`claim_delivery` does).
+
+        Returns:
+            The keys now claimed by the caller; the others were claimed already.
+        """
+
+    def keep_deliveries(self, keys: Sequence[str], *, ttl: float) -> None:
+        """Set the claims on ``keys`` to expire ``ttl`` seconds from now.
+
+        A processed event's claim then outlives the short one taken while it ran.
+        """
+
+    def release_deliveries(self, keys: Sequence[str]) -> None:
+        """Forget several claims at once."""
 
     def append_audit(self, entry: AuditEntry) -> None:
         """Append ``entry`` to the audit log."""

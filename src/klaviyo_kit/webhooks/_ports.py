@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from klaviyo_kit.infra import JSONValue
 
 
@@ -16,6 +18,15 @@ class DeliveryLedger(Protocol):
 
     def release_delivery(self, key: str) -> None:
         """Forget the claim on ``key`` so a failed event can be retried."""
+
+    def claim_deliveries(self, keys: Sequence[str], *, ttl: float) -> set[str]:
+        """Claim several keys in one go (each atomically); return those now claimed."""
+
+    def keep_deliveries(self, keys: Sequence[str], *, ttl: float) -> None:
+        """Make the claims on ``keys`` expire ``ttl`` seconds from now."""
+
+    def release_deliveries(self, keys: Sequence[str]) -> None:
+        """Forget the claims on ``keys``."""
 
 
 class EventQueue(Protocol):

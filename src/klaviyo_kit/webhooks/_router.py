@@ -6,6 +6,7 @@ import functools
 import inspect
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Final, TypeAlias, TypeVar
 
@@ -31,6 +32,7 @@ _H = TypeVar("_H", bound=WebhookHandler)
 logger = logging.getLogger("klaviyo_kit.webhooks")
 
 DEFAULT_DEDUPE_TTL: Final = 3 * 24 * 3600.0
+DEFAULT_PROCESSING_TIMEOUT: Final = 300.0
 _PATTERN_CHARS: Final = frozenset("*?[")
 
 
@@ -46,6 +48,18 @@ async def _await(awaitable: Awaitable[object]) -> None:
     await awaitable
 
 
+@dataclass(slots=True)
+class _Claims:
+    """A delivery's claims: those taken, and what becomes of them when the delivery is done."""
+
+    claimed: set[str] = field(default_factory=set)
+    error: Exception | None = None
+    """The ledger failed to claim: every handled event of the delivery fails with this."""
+    taken: set[str] = field(default_factory=set)
+    kept: list[str] = field(default_factory=list)
+    released: list[str] = field(default_factory=list)
+
+
 class WebhookRouter:
     """Route each event of a delivery to the handlers registered for its topic.
 
@@ -56,12 +70,20 @@ class WebhookRouter:
     again; when a handler raises, the exception is reported for that event only, the claim is
     released so a redelivery can retry it, and the other events carry on.
 
+    A delivery's events are claimed in one ledger call (each claim atomic), first for
+    ``processing_timeout`` seconds; when the delivery is done the processed events' claims are
+    kept for ``dedupe_ttl`` and the failed ones released, again in one call each. A process
+    that dies mid-delivery leaves short claims: a redelivery after ``processing_timeout``
+    handles the events it had not finished.
+
     Args:
         ledger: Remembers claimed events; a ``StateStore`` fits. When ``None``, a
             ``MemoryStateStore``, which dedupes within this process only.
         queue: When given, claimed events are queued (``JobQueue``) instead of handled at
             once, and a worker passes each reserved payload to :meth:`run_job`.
-        dedupe_ttl: Seconds a claim is remembered.
+        dedupe_ttl: Seconds a processed event's claim is remembered.
+        processing_timeout: Seconds a claim holds while its delivery is being handled (longer
+            than the slowest delivery takes; at most ``dedupe_ttl``).
 
     Example:
         >>> router = WebhookRouter(store)  # doctest: +SKIP
@@ -76,13 +98,17 @@ class WebhookRouter:
         *,
         queue: EventQueue | None = None,
         dedupe_ttl: float = DEFAULT_DEDUPE_TTL,
+        processing_timeout: float = DEFAULT_PROCESSING_TIMEOUT,
     ) -> None:
         """Create an empty router; see the class docstring for the arguments."""
         if dedupe_ttl <= 0:
             raise ValueError("dedupe_ttl must be positive")
+        if processing_timeout <= 0:
+            raise ValueError("processing_timeout must be positive")
         self._ledger: DeliveryLedger = ledger if ledger is not None else MemoryStateStore()
         self._queue = queue
         self._ttl = dedupe_ttl
+        self._lease = min(processing_timeout, dedupe_ttl)
         self._routes: list[tuple[str, WebhookHandler]] = []
         self._resolved: dict[str, tuple[WebhookHandler, ...]] = {}
 
@@ -131,7 +157,12 @@ class WebhookRouter:
         Returns:
             One result per event; handler exceptions are in it, never raised.
         """
-        return DispatchReport(delivery.delivery_id, tuple(map(self._process, delivery.events)))
+        claims = self._claim_all(delivery)
+        try:
+            results = tuple(self._process(event, claims) for event in delivery.events)
+        finally:
+            self._finish(claims)
+        return DispatchReport(delivery.delivery_id, results)
 
     async def adispatch(self, delivery: WebhookDelivery) -> DispatchReport:
         """Process a delivery's events in order, from async code.
@@ -143,7 +174,11 @@ class WebhookRouter:
         """
         if not any(map(_is_async, self._all_handlers(delivery))):
             return await anyio.to_thread.run_sync(self.dispatch, delivery)
-        results = [await self._aprocess(event) for event in delivery.events]
+        claims = await anyio.to_thread.run_sync(self._claim_all, delivery)
+        try:
+            results = [await self._aprocess(event, claims) for event in delivery.events]
+        finally:
+            await anyio.to_thread.run_sync(self._finish, claims)
         return DispatchReport(delivery.delivery_id, tuple(results))
 
     def run_job(self, job: object) -> EventResult:
@@ -171,12 +206,43 @@ class WebhookRouter:
     ) -> EventResult:
         return EventResult(event.index, event.topic, event.external_id, status, error)
 
-    def _process(self, event: WebhookEvent) -> EventResult:
-        early = self._claim(event)
-        return early if early is not None else self._settle(event, self._run_handlers(event))
+    def _claim_all(self, delivery: WebhookDelivery) -> _Claims:
+        """Claim the delivery's handled events in one ledger call, for the processing lease."""
+        keys = [e.dedupe_key for e in delivery.events if self.handlers_for(e.topic)]
+        if not keys:
+            return _Claims()
+        try:
+            return _Claims(self._ledger.claim_deliveries(keys, ttl=self._lease))
+        except Exception as exc:  # noqa: BLE001 - the ledger failing is each event's failure
+            return _Claims(error=exc)
 
-    async def _aprocess(self, event: WebhookEvent) -> EventResult:
-        early = await anyio.to_thread.run_sync(self._claim, event)
+    def _finish(self, claims: _Claims) -> None:
+        """Keep the processed events' claims for the dedupe TTL; release the failed ones."""
+        if claims.kept:
+            try:
+                self._ledger.keep_deliveries(claims.kept, ttl=self._ttl)
+            except Exception:
+                # Their short claims expire: a redelivery then handles them again.
+                logger.exception("could not keep the claims on %d webhook events", len(claims.kept))
+        if claims.released:
+            try:
+                self._ledger.release_deliveries(claims.released)
+            except Exception:
+                logger.exception(
+                    "could not release the claims on webhook events %s", ", ".join(claims.released)
+                )
+
+    def _process(self, event: WebhookEvent, claims: _Claims) -> EventResult:
+        early = self._claimed(event, claims)
+        if early is not None:
+            return early
+        return self._settle(event, self._run_handlers(event), claims)
+
+    async def _aprocess(self, event: WebhookEvent, claims: _Claims) -> EventResult:
+        if self._queue is not None:  # queueing is blocking I/O
+            early = await anyio.to_thread.run_sync(self._claimed, event, claims)
+        else:
+            early = self._claimed(event, claims)
         if early is not None:
             return early
         error: Exception | None = None
@@ -192,26 +258,25 @@ class WebhookRouter:
                 # Log every failure; the report keeps the first.
                 error = error or exc
                 self._log_failure(event, exc)
-        if error is None:
-            return self._result(event, EventStatus.PROCESSED)
-        return await anyio.to_thread.run_sync(self._settle, event, error)
+        return self._settle(event, error, claims)
 
-    def _claim(self, event: WebhookEvent) -> EventResult | None:
+    def _claimed(self, event: WebhookEvent, claims: _Claims) -> EventResult | None:
         """Return the event's final result, or ``None`` when its handlers should run now."""
         if not self.handlers_for(event.topic):
             return self._result(event, EventStatus.UNHANDLED)
+        if claims.error is not None:
+            return self._result(event, EventStatus.FAILED, self._log_failure(event, claims.error))
         key = event.dedupe_key
-        try:
-            if not self._ledger.claim_delivery(key, ttl=self._ttl):
-                return self._result(event, EventStatus.DUPLICATE)
-        except Exception as exc:  # noqa: BLE001 - the ledger failing is this event's failure
-            return self._result(event, EventStatus.FAILED, self._log_failure(event, exc))
+        if key not in claims.claimed or key in claims.taken:
+            return self._result(event, EventStatus.DUPLICATE)
+        claims.taken.add(key)
         if self._queue is None:
             return None
         try:
             self._queue.enqueue(event.to_job(), key=key)
         except Exception as exc:  # noqa: BLE001 - not queued: release and report
-            return self._settle(event, self._log_failure(event, exc))
+            return self._settle(event, self._log_failure(event, exc), claims)
+        claims.kept.append(key)
         return self._result(event, EventStatus.DEFERRED)
 
     def _run_handlers(self, event: WebhookEvent) -> Exception | None:
@@ -227,13 +292,11 @@ class WebhookRouter:
                 self._log_failure(event, exc)
         return error
 
-    def _settle(self, event: WebhookEvent, error: Exception | None) -> EventResult:
+    def _settle(self, event: WebhookEvent, error: Exception | None, claims: _Claims) -> EventResult:
         if error is None:
+            claims.kept.append(event.dedupe_key)
             return self._result(event, EventStatus.PROCESSED)
-        try:
-            self._ledger.release_delivery(event.dedupe_key)
-        except Exception:
-            logger.exception("could not release the claim on webhook event %s", event.external_id)
+        claims.released.append(event.dedupe_key)
         return self._result(event, EventStatus.FAILED, error)
 
     @staticmethod
