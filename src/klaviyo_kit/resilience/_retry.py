@@ -224,8 +224,17 @@ class RetryPolicy:
             klaviyo_kit.errors.KlaviyoError: The last error, with ``attempts`` set, when the
                 call was not retryable or the policy gave up.
         """
-        counter = _Counter()
-        plan = self._plan(operation, args, kwargs)
+        started = self._clock()
+        try:
+            return fn()  # most calls succeed at once: no retry machinery is built for them
+        except Exception as exc:
+            if self.attempts == 1 or not self.should_retry(exc, operation, args, kwargs):
+                if isinstance(exc, KlaviyoError):
+                    exc.attempts = 1
+                raise
+            first: BaseException = exc
+        counter = _Counter(first)
+        plan = self._plan(operation, args, kwargs, started)
         retrying = tenacity.Retrying(
             sleep=self._sleep,
             reraise=True,
@@ -253,8 +262,17 @@ class RetryPolicy:
         Raises:
             klaviyo_kit.errors.KlaviyoError: The last error, with ``attempts`` set.
         """
-        counter = _Counter()
-        plan = self._plan(operation, args, kwargs)
+        started = self._clock()
+        try:
+            return await fn()  # most calls succeed at once: no retry machinery is built for them
+        except Exception as exc:
+            if self.attempts == 1 or not self.should_retry(exc, operation, args, kwargs):
+                if isinstance(exc, KlaviyoError):
+                    exc.attempts = 1
+                raise
+            first: BaseException = exc
+        counter = _Counter(first)
+        plan = self._plan(operation, args, kwargs, started)
         retrying = tenacity.AsyncRetrying(
             sleep=self._asleep,
             reraise=True,
@@ -265,6 +283,7 @@ class RetryPolicy:
         )
 
         async def attempt() -> T:
+            counter.replay()
             counter.count += 1
             return await fn()
 
@@ -275,9 +294,12 @@ class RetryPolicy:
             raise
 
     def _plan(
-        self, operation: Operation, args: tuple[object, ...], kwargs: Mapping[str, object]
+        self,
+        operation: Operation,
+        args: tuple[object, ...],
+        kwargs: Mapping[str, object],
+        started: float,
     ) -> _Plan:
-        started = self._clock()
         waits: dict[int, float] = {}
 
         def wait(state: tenacity.RetryCallState) -> float:
@@ -324,15 +346,28 @@ class _Plan(NamedTuple):
 
 
 class _Counter:
-    """Counts attempts so the final error can say how many were made."""
+    """Counts attempts so the final error can say how many were made.
 
-    __slots__ = ("count",)
+    The first attempt ran before tenacity was involved: tenacity's first "attempt" raises that
+    attempt's error again (without calling the function), so its plan decides exactly as if
+    it had made the call itself.
+    """
 
-    def __init__(self) -> None:
-        self.count = 0
+    __slots__ = ("count", "first")
+
+    def __init__(self, first: BaseException) -> None:
+        self.count = 1
+        self.first: BaseException | None = first
+
+    def replay(self) -> None:
+        """Raise the first attempt's error, once."""
+        if self.first is not None:
+            error, self.first = self.first, None
+            raise error
 
     def wrap(self, fn: Callable[[], T]) -> Callable[[], T]:
         def attempt() -> T:
+            self.replay()
             self.count += 1
             return fn()
 
