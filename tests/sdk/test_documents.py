@@ -10,6 +10,7 @@ import httpx
 import pytest
 from openapi_client.api_client import ApiClient
 from openapi_client.models.events_bulk_create_job import EventsBulkCreateJob
+from openapi_client.models.profile_import_job_create_query import ProfileImportJobCreateQuery
 
 from klaviyo_kit import KlaviyoClient, KlaviyoSettings
 from klaviyo_kit.errors import BadRequestError, InvalidInputError
@@ -126,3 +127,38 @@ def test_a_document_call_takes_no_other_arguments():
         kit.execute(Call("events", "bulk_create_events", ({},), document=b"{}"))
     with client(Recorder()) as kit, pytest.raises(ValueError, match="path with parameters"):
         kit.execute(Call("profiles", "get_profile", document=b"{}"))
+
+
+class ImportRecorder(Recorder):
+    """Answers a bulk import like Klaviyo: 202 with the job."""
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        request.read()
+        self.requests.append(request)
+        job = {"type": "profile-bulk-import-job", "id": f"job-{len(self.requests)}"}
+        return httpx.Response(202, json={"data": {**job, "attributes": {"status": "queued"}}})
+
+
+def test_every_import_document_the_kit_sends_is_accepted_by_the_sdks_model():
+    rows: list[dict[str, Any]] = [
+        {
+            "email": f"p{i}@example.com",
+            "first_name": "Zoë",
+            "phone_number": "+15005550006" if i % 2 else None,
+            "external_id": f"crm-{i}",
+            "properties": {"plan": "pro", "seats": i, "tags": ["a", "b"]},
+            "location": {"city": "Lyon", "country": "France"},
+        }
+        for i in range(12_000)  # two jobs
+    ]
+    recorder = ImportRecorder()
+    with client(recorder) as kit:
+        kit.profiles.bulk_import(rows, list_id="Lst123", wait=False)
+    bodies = [json.loads(request.content) for request in recorder.requests]
+    assert len(bodies) == 2
+    dump: Any = ApiClient().sanitize_for_serialization
+    for body in bodies:
+        model = ProfileImportJobCreateQuery.from_dict(body)
+        assert model is not None
+        assert _without_defaults(dump(model)) == body
+    assert bodies[0]["data"]["relationships"]["lists"]["data"] == [{"type": "list", "id": "Lst123"}]

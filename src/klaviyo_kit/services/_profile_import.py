@@ -7,6 +7,7 @@ chunk are kept (8 bytes each), so memory stays flat however many rows stream thr
 
 from __future__ import annotations
 
+import json
 import time
 from array import array
 from dataclasses import dataclass, field
@@ -152,7 +153,11 @@ def _submit(
     }
     if list_id is not None:
         data["relationships"] = {"lists": {"data": [{"type": "list", "id": list_id}]}}
-    result = yield Call("profiles", "bulk_import_profiles", ({"data": data},))
+    # The kit's own validated document, sent as is: through the SDK's request models one
+    # 10,000-row chunk took ten times the memory of its JSON (tests: the SDK's model accepts it).
+    document = json.dumps({"data": data}, separators=(",", ":"), ensure_ascii=False).encode()
+    del data
+    result = yield Call("profiles", "bulk_import_profiles", document=document)
     job = Document.parse(result).resource(ProfileImportJob)
     if not job.id:
         msg = "Klaviyo accepted a bulk import but returned no job id"
