@@ -13,6 +13,7 @@ from klaviyo_kit._config_urls import mask_url
 from klaviyo_kit.client._resilience import build_resilience
 from klaviyo_kit.config import KlaviyoSettings
 from klaviyo_kit.infra import build_cache
+from klaviyo_kit.operations import operation
 from klaviyo_kit.sdk import SdkSession, build_http_client, normalize_kwargs
 from klaviyo_kit.sdk._documents import document_sender
 
@@ -120,13 +121,17 @@ class BaseClient:
     ) -> tuple[Operation, Callable[..., object], tuple[object, ...], dict[str, object]]:
         """The operation, one attempt's callable, and the arguments the pipeline sees."""
         self._check_open()
-        op, fn = self._session.resolve(call.group, call.method)
         if call.document is None:
+            op, fn = self._session.resolve(call.group, call.method)
             return op, fn, call.args, normalize_kwargs(dict(call.kwargs))
         if call.args or call.kwargs:
             msg = f"{call.method}: a call with a document takes no other arguments"
             raise ValueError(msg)
-        send = document_sender(getattr(fn, "__self__", None), op, call.document)
+        op = operation(call.method)  # from the table: the SDK's group (its models) stays unloaded
+        if op.group != call.group:
+            msg = f"{call.method} is an operation of {op.group!r}, not {call.group!r}"
+            raise ValueError(msg)
+        send = document_sender(self._session.api, op, call.document)
         # The stages see the document as the call's body (retry safety reads its unique ids).
         return op, lambda _document: send(), (call.document,), {}
 
