@@ -228,9 +228,7 @@ class RetryPolicy:
         try:
             return fn()  # most calls succeed at once: no retry machinery is built for them
         except Exception as exc:
-            if self.attempts == 1 or not self.should_retry(exc, operation, args, kwargs):
-                if isinstance(exc, KlaviyoError):
-                    exc.attempts = 1
+            if self._final(exc, operation, args, kwargs):
                 raise
             first: BaseException = exc
         counter = _Counter(first)
@@ -266,9 +264,7 @@ class RetryPolicy:
         try:
             return await fn()  # most calls succeed at once: no retry machinery is built for them
         except Exception as exc:
-            if self.attempts == 1 or not self.should_retry(exc, operation, args, kwargs):
-                if isinstance(exc, KlaviyoError):
-                    exc.attempts = 1
+            if self._final(exc, operation, args, kwargs):
                 raise
             first: BaseException = exc
         counter = _Counter(first)
@@ -292,6 +288,20 @@ class RetryPolicy:
         except KlaviyoError as exc:
             exc.attempts = counter.count
             raise
+
+    def _final(
+        self,
+        error: Exception,
+        operation: Operation,
+        args: tuple[object, ...],
+        kwargs: Mapping[str, object],
+    ) -> bool:
+        """Whether the first attempt's ``error`` ends the call (then it says one attempt)."""
+        if self.attempts > 1 and self.should_retry(error, operation, args, kwargs):
+            return False
+        if isinstance(error, KlaviyoError):
+            error.attempts = 1
+        return True
 
     def _plan(
         self,
