@@ -186,16 +186,14 @@ class SQLStateStore:
             with self.engine.begin() as conn:
                 yield conn
 
-    def _insert(self, table: sa.Table, values: Mapping[str, object]) -> Any:
-        if self._dialect == "postgresql":
-            return postgresql.insert(table).values(dict(values))
-        return sqlite.insert(table).values(dict(values))
-
     def _upsert(self, table: sa.Table) -> Any:
-        """An INSERT without values, for many rows at once (``ON CONFLICT`` added by callers)."""
+        """The dialect's INSERT (it has ``ON CONFLICT``), without values: for many rows at once."""
         if self._dialect == "postgresql":
             return postgresql.insert(table)
         return sqlite.insert(table)
+
+    def _insert(self, table: sa.Table, values: Mapping[str, object]) -> Any:
+        return self._upsert(table).values(dict(values))
 
     def get_cursor(self, name: str) -> str | None:
         """Return the opaque sync cursor saved under ``name``, or ``None``.

@@ -107,7 +107,7 @@ class SQLProfileSource:
         column = self._col(self.columns.id)
         try:
             python_type = column.type.python_type
-        except NotImplementedError:
+        except NotImplementedError:  # SQLAlchemy's answer for a type with no Python type
             return local_id
         return int(local_id) if python_type is int else local_id
 

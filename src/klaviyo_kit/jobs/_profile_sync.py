@@ -16,6 +16,7 @@ conflict is appended to the store's audit log.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -216,13 +217,7 @@ class _Incoming:
         )
 
     def looking_for(self, local_id: str | None) -> _Incoming:
-        return _Incoming(
-            self.klaviyo_id,
-            self.version,
-            self.data,
-            self.digest,
-            ProfileLookup(local_id, self.data.email),
-        )
+        return dataclasses.replace(self, lookup=ProfileLookup(local_id, self.data.email))
 
 
 @dataclass(slots=True)

@@ -84,8 +84,9 @@ def _candidates(account: Account, conditions: list[Condition]) -> list[Record]:
     return list(account.profiles.values())
 
 
-def _select(account: Account, query: Mapping[str, str]) -> list[Record]:
-    conditions = parse_filter(query.get("filter", ""), _FILTERS, _TIME_FIELDS)
+def _select(
+    account: Account, query: Mapping[str, str], conditions: list[Condition]
+) -> list[Record]:
     return select(
         _candidates(account, conditions),
         query,
@@ -106,12 +107,12 @@ def _listing(account: Account, query: Mapping[str, str]) -> list[Record]:
     conditions = parse_filter(query.get("filter", ""), _FILTERS, _TIME_FIELDS)
     sort = query.get("sort", "").lstrip("-")
     if sort not in _RECORD_FIELDS | {""} or any(c.field not in _RECORD_FIELDS for c in conditions):
-        return _select(account, query)
+        return _select(account, query, conditions)
     key = (query.get("filter", ""), query.get("sort", ""))
     kept = account.listings.get(key)
     if kept is not None and kept[0] == Record.revision:
         return kept[1]
-    records = _select(account, query)
+    records = _select(account, query, conditions)
     account.listings.clear()  # one listing at a time: the others are stale or unused
     account.listings[key] = (Record.revision, records)
     return records

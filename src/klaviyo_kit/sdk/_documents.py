@@ -33,7 +33,7 @@ def document_sender(api: object, operation: Operation, document: bytes) -> Calla
     """Return a call that sends ``document`` as the body of ``operation``.
 
     Args:
-        api: The SDK's API group object (it holds the ``ApiClient``).
+        api: The SDK's ``KlaviyoAPI`` (it holds the ``ApiClient``); no API group is loaded.
         operation: The operation: its HTTP method and path (without path parameters).
         document: The request body, a JSON:API document encoded as UTF-8 JSON.
 
@@ -49,7 +49,7 @@ def document_sender(api: object, operation: Operation, document: bytes) -> Calla
     client = api.api_client  # type: ignore[attr-defined]
 
     def send() -> object:
-        # The SDK is loaded by now (the group object came from it); this package never loads it.
+        # The SDK is loaded by now (``api`` came from it); this package never imports it itself.
         api_exception = importlib.import_module("openapi_client.exceptions").ApiException
         method, url, headers, body, post_params = client.param_serialize(
             method=operation.http_method,

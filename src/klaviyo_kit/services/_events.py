@@ -6,7 +6,6 @@ Every event carries a ``unique_id`` (given, the order id, or a content hash; see
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -30,6 +29,7 @@ from klaviyo_kit.services._sender import (
     EventSender,
     event_fields,
 )
+from klaviyo_kit.services._validate import json_bytes
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -65,8 +65,7 @@ def _utcnow() -> datetime:
 def _bulk_flow(body: JsonDict) -> Flow[None]:
     # The kit's own validated document, sent as is: the SDK's request models would validate
     # and dump it again, most of the CPU of a bulk request (tests: the SDK's model accepts it).
-    document = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
-    yield Call("events", "bulk_create_events", document=document)
+    yield Call("events", "bulk_create_events", document=json_bytes(body))
 
 
 class _EventsLogic:

@@ -21,6 +21,7 @@ __all__ = [
     "check_name",
     "check_number",
     "check_phone",
+    "json_bytes",
     "json_size",
 ]
 
@@ -104,6 +105,11 @@ def check_json_value(value: object, field: str, depth: int = 0) -> None:  # noqa
         raise InvalidInputError(field, f"is a {type(value).__name__}, not a JSON value")
 
 
+def json_bytes(value: object) -> bytes:
+    """Return ``value`` encoded as the transport sends JSON (compact, UTF-8)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+
+
 def json_size(value: object) -> int:
     """Return the size in bytes of ``value`` serialized as the transport will send it."""
-    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str).encode())
+    return len(json_bytes(value))
