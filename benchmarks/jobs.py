@@ -146,7 +146,7 @@ def store(kind: str, folder: Path) -> StateStore:
     return SQLStateStore(f"sqlite:///{folder / 'state.sqlite3'}")
 
 
-def run(profiles: int, scale: float, store_kind: str = "sqlite") -> None:
+def run(profiles: int, scale: float, store_kind: str = "sqlite", push_batch: int = 10_000) -> None:
     """Seed both sides, run one pass, print the measures."""
     hooks = Requests()
     with tempfile.TemporaryDirectory() as folder, served_sandbox(scale) as url:
@@ -189,7 +189,7 @@ def run(profiles: int, scale: float, store_kind: str = "sqlite") -> None:
                 SQLProfileSource(engine, "users"),
                 poll_interval=1 / scale,
                 page_size=100,
-                push_batch=10_000,
+                push_batch=push_batch,
             )
             start = time.perf_counter()
             report = job.run()
@@ -229,9 +229,17 @@ def main() -> None:
     parser.add_argument("--profiles", type=int, default=100_000)
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--store", choices=("sqlite", "memory"), default="sqlite")
+    parser.add_argument(
+        "--push-batch", type=int, default=10_000, help="rows per push page (one import job)"
+    )
     parser.add_argument("--quick", action="store_true", help="a CI smoke: 2,000 each way")
     options = parser.parse_args()
-    run(2_000 if options.quick else options.profiles, options.scale, options.store)
+    run(
+        2_000 if options.quick else options.profiles,
+        options.scale,
+        options.store,
+        options.push_batch,
+    )
 
 
 if __name__ == "__main__":

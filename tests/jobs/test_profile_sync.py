@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -313,6 +314,53 @@ def test_few_local_changes_are_upserted(world):
     assert report.counts["pushed"] == 3
     assert world.recorder.writes()[before:] == [("POST", "/api/profile-import")] * 3
     assert world.klaviyo()["l1@example.com"][0] == "New1"
+
+
+def import_jobs_in_order(calls: list[tuple[str, str]]) -> list[tuple[int, int]]:
+    """Each import job's (submit, last poll) request positions, in the order submitted."""
+    jobs = "/api/profile-bulk-import-jobs"
+    submits = [i for i, call in enumerate(calls) if call == ("POST", jobs)]
+    last_poll: dict[str, int] = {}
+    for i, (method, path) in enumerate(calls):
+        if method == "GET" and path.startswith(jobs + "/") and path.count("/") == 3:
+            last_poll.setdefault(path, i)
+            last_poll[path] = i
+    # Jobs are first polled in the order they were submitted.
+    firsts = sorted(last_poll, key=lambda path: calls.index(("GET", path)))
+    return list(zip(submits, (last_poll[path] for path in firsts), strict=True))
+
+
+def test_import_jobs_of_later_pages_run_while_earlier_ones_finish(world):
+    world.seed_local(50, world.clock.at() - timedelta(hours=1))
+    report = world.job(push_batch=10, bulk_threshold=5, imports_in_flight=3).run()
+    assert report.ok, report.errors
+    assert report.counts["pushed"] == 50
+    assert world.local() == world.klaviyo()
+    jobs = import_jobs_in_order(world.recorder.calls)
+    assert len(jobs) == 5
+    # The second job was submitted before the first was seen finished ...
+    assert jobs[1][0] < jobs[0][1]
+    # ... and never more than three at once: job k+3 waits for job k.
+    for (_, done), (submitted, _) in zip(jobs, jobs[3:], strict=False):
+        assert submitted > done
+    # The watermark is past every pushed row: the next pass reads only the echoes.
+    again = world.job(push_batch=10, bulk_threshold=5).run()
+    assert again.counts["pushed"] == 0
+
+
+def test_one_import_in_flight_waits_for_each_job(world):
+    world.seed_local(30, world.clock.at() - timedelta(hours=1))
+    report = world.job(push_batch=10, bulk_threshold=5, imports_in_flight=1).run()
+    assert report.counts["pushed"] == 30
+    jobs = import_jobs_in_order(world.recorder.calls)
+    assert len(jobs) == 3
+    for (_, done), (submitted, _) in itertools.pairwise(jobs):
+        assert submitted > done
+
+
+def test_imports_in_flight_must_be_positive(world):
+    with pytest.raises(ValueError, match="imports_in_flight must be positive, got 0"):
+        world.job(imports_in_flight=0)
 
 
 def test_a_profile_created_in_klaviyo_later_is_inserted_once(world):

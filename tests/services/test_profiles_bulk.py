@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from klaviyo_kit import AsyncKlaviyoClient, KlaviyoClient
+from klaviyo_kit.errors import InvalidInputError
 from klaviyo_kit.sandbox import Sandbox
 from klaviyo_kit.services import Call, run_flow
 from klaviyo_kit.services._profile_import import bulk_import_flow
@@ -124,6 +125,38 @@ def test_list_relationship_and_no_wait(client: KlaviyoClient, sandbox: Sandbox):
     )
     assert finished.finished
     assert len(sandbox.account.list_members[created.id]) >= 3
+
+
+async def test_imports_submitted_side_by_side_are_finished_by_wait_import(kit):
+    await kit(kit.client.profiles.upsert({"email": "taken@example.com"}))
+    await kit(kit.client.profiles.upsert({"phone_number": "+15005550006"}))
+    first = await kit(kit.client.profiles.bulk_import(rows(3), wait=False))
+    clash = [
+        {"email": "new@example.com"},
+        {"email": "taken@example.com", "phone_number": "+15005550006"},
+    ]
+    second = await kit(kit.client.profiles.bulk_import(clash, wait=False))
+    assert (first.finished, second.finished) == (False, False)
+    # A timeout of 0 polls each unfinished job once: the sandbox's jobs take two polls.
+    await kit(kit.client.profiles.wait_import(first, poll_interval=POLL, timeout=0))
+    assert not first.finished
+    assert [m for m, p in kit.requests if p.startswith(JOBS + "/")] == ["GET"]
+    await kit(kit.client.profiles.wait_import(first, poll_interval=POLL))
+    await kit(kit.client.profiles.wait_import(second, poll_interval=POLL))
+    assert (first.finished, first.completed, first.failed) == (True, 3, 0)
+    assert (second.finished, second.completed, second.failed) == (True, 1, 1)
+    (error,) = second.errors
+    assert error.index == 1, "Klaviyo's error maps back to the caller's row"
+    polls = len(kit.requests)
+    # A finished report has nothing left to poll.
+    assert await kit(kit.client.profiles.wait_import(first, poll_interval=POLL)) is first
+    assert len(kit.requests) == polls
+
+
+def test_wait_import_refuses_a_poll_interval_of_zero(client: KlaviyoClient):
+    report = client.profiles.bulk_import(rows(1), wait=False)
+    with pytest.raises(InvalidInputError, match="poll_interval"):
+        client.profiles.wait_import(report, poll_interval=0)
 
 
 def test_polling_stops_at_the_timeout(client: KlaviyoClient):

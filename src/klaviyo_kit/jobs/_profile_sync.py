@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Final, Literal
@@ -34,7 +36,8 @@ from klaviyo_kit.jobs._job import JobReport, never_stop, save_status, utcnow
 from klaviyo_kit.jobs._profile_source import HostProfile, ProfileData, ProfileLookup, ProfileWrite
 from klaviyo_kit.jobs._profile_sync_conflicts import ProfileConflict, last_write_wins
 from klaviyo_kit.sdk.types import Document, Profile
-from klaviyo_kit.services import Call
+from klaviyo_kit.services import Call, ImportReport
+from klaviyo_kit.services._profile_import import MAX_IMPORT_ROWS
 from klaviyo_kit.services.filters import greater_than
 
 if TYPE_CHECKING:
@@ -46,6 +49,7 @@ if TYPE_CHECKING:
     from klaviyo_kit.jobs._profile_sync_conflicts import ConflictPolicy
 
 __all__ = ["ProfileOutcome", "ProfileSyncJob"]
+
 
 ProfileOutcome = Literal["applied", "kept_local", "echo", "repeat"]
 """What taking one Klaviyo profile did: applied it locally, kept the local version after a
@@ -244,6 +248,19 @@ class _Batch:
         self.touched |= self._keys(incoming, local)
 
 
+@dataclass(slots=True)
+class _Step:
+    """A page of the push: its changed rows (id, digest, time) and its import job, if any.
+
+    ``until`` is where the local watermark goes once the step is done (``None``: nowhere, for
+    rows pushed outside paging). A step without a report was finished when it was made.
+    """
+
+    until: datetime | None
+    rows: list[tuple[str, str, datetime]] = field(default_factory=list)
+    report: ImportReport | None = None
+
+
 def _klaviyo_data(profile: Profile) -> ProfileData:
     return ProfileData(
         email=profile.email,
@@ -288,7 +305,11 @@ class ProfileSyncJob:
             boundaries, late commits and clock skew between writers (re-read versions are
             recognised and skipped).
         page_size: Klaviyo profiles per page (1-100).
-        push_batch: Application rows read per page (and at most per bulk import job).
+        push_batch: Application rows read per page (1-10,000, at most one bulk import job).
+        imports_in_flight: Bulk import jobs submitted before the oldest must have finished:
+            Klaviyo works on them side by side while the next pages are read. The local
+            watermark advances in page order as jobs finish, so a kill re-pushes at most
+            these pages (rows kept meanwhile: id, digest and time of each).
         bulk_threshold: Push a page with at least this many changed rows as a bulk import job;
             fewer are upserted one by one.
         poll_interval: Seconds between polls of a bulk import job.
@@ -318,6 +339,7 @@ class ProfileSyncJob:
         overlap: timedelta = timedelta(minutes=5),
         page_size: int = 100,
         push_batch: int = 1000,
+        imports_in_flight: int = 4,
         bulk_threshold: int = 100,
         poll_interval: float = 2.0,
         import_timeout: float = 3600.0,
@@ -326,8 +348,10 @@ class ProfileSyncJob:
         """Configure the job; nothing is read or written until :meth:`run`."""
         if not 1 <= page_size <= 100:  # noqa: PLR2004 - Klaviyo's largest page of profiles
             raise ValueError(f"page_size must be 1 to 100, got {page_size}")
-        if not 1 <= push_batch <= 10_000:  # noqa: PLR2004 - Klaviyo's bulk import limit
-            raise ValueError(f"push_batch must be 1 to 10000, got {push_batch}")
+        if not 1 <= push_batch <= MAX_IMPORT_ROWS:
+            raise ValueError(f"push_batch must be 1 to {MAX_IMPORT_ROWS}, got {push_batch}")
+        if imports_in_flight < 1:
+            raise ValueError(f"imports_in_flight must be positive, got {imports_in_flight}")
         if bulk_threshold < 1:
             raise ValueError(f"bulk_threshold must be positive, got {bulk_threshold}")
         if overlap < timedelta(seconds=1):
@@ -341,6 +365,7 @@ class ProfileSyncJob:
         self._overlap = overlap
         self._page_size = page_size
         self._push_batch = push_batch
+        self._in_flight = imports_in_flight
         self._bulk_threshold = bulk_threshold
         self._poll_interval = poll_interval
         self._import_timeout = import_timeout
@@ -574,18 +599,15 @@ class ProfileSyncJob:
         mark = state.watermark("local")
         since = None if mark is None else mark - self._overlap
         after: str | None = None
+        steps: deque[_Step] = deque()
         while True:
             if should_stop():
+                self._settle(state, tally, steps, room=0)
                 return False
             rows = self._source.changes(since, after_id=after, limit=self._push_batch)
             if not rows:
-                return True
-            ids = [row.id for row in rows]
-            state.preload(agreed=ids, versions=("local", ids))
-            if not self._push_rows(state, tally, self._unsynced(state, tally, rows)):
-                return False
+                return self._settle(state, tally, steps, room=0)
             last = rows[-1]
-            state.advance("local", last.updated_at)
             if (
                 since is not None
                 and after is not None
@@ -597,10 +619,89 @@ class ProfileSyncJob:
                     " again; it must return only rows after the given (updated_at, id)"
                     " (on SQLite, write updated_at in one format: through SQLAlchemy's types)"
                 )
+                self._settle(state, tally, steps, room=0)
+                return False
+            step = self._start(state, tally, rows)
+            if step is None:
+                self._settle(state, tally, steps, room=0)
+                return False
+            steps.append(step)
+            if not self._settle(state, tally, steps, room=self._in_flight - 1):
                 return False
             since, after = last.updated_at, last.id
             if len(rows) < self._push_batch:
+                return self._settle(state, tally, steps, room=0)
+
+    def _start(self, state: _SyncState, tally: _Tally, rows: Sequence[HostProfile]) -> _Step | None:
+        """Push a page's changed rows, or submit them as a bulk import job left in flight.
+
+        Returns the page's step (``None`` when the pass must stop before its checkpoint).
+        """
+        ids = [row.id for row in rows]
+        state.preload(agreed=ids, versions=("local", ids))
+        todo = self._unsynced(state, tally, rows)
+        step = _Step(rows[-1].updated_at)
+        if self.dry_run or len(todo) < self._bulk_threshold:
+            try:
+                return step if self._send_rows(state, tally, todo) else None
+            finally:
+                state.flush()
+        state.flush()  # the echoes' versions
+        step.rows = [(row.id, row.data.fingerprint(), row.updated_at) for row in todo]
+        try:
+            step.report = self._client.profiles.bulk_import(
+                [_push_input(row) for row in todo], wait=False
+            )
+        except KlaviyoError as exc:
+            tally.error(f"push: {type(exc).__name__}: {exc}")
+            return None
+        return step
+
+    def _settle(self, state: _SyncState, tally: _Tally, steps: deque[_Step], *, room: int) -> bool:
+        """Poll the jobs in flight until at most ``room`` steps are left; ``False`` to stop.
+
+        Finished steps are recorded and the local watermark advanced in page order; every
+        unfinished job is polled once per round, so Klaviyo's jobs progress side by side.
+        """
+        deadline = time.monotonic() + self._import_timeout
+        while steps:
+            for step in steps:
+                if step.report is not None and not step.report.finished:
+                    try:
+                        self._client.profiles.wait_import(
+                            step.report, poll_interval=self._poll_interval, timeout=0
+                        )
+                    except KlaviyoError as exc:
+                        tally.error(f"push: {type(exc).__name__}: {exc}")
+                        return False
+            while steps and (steps[0].report is None or steps[0].report.finished):
+                self._record(state, tally, steps.popleft())
+            if len(steps) <= room:
                 return True
+            if time.monotonic() >= deadline:
+                jobs = [i for step in steps if step.report for i in step.report.job_ids]
+                tally.error(f"push: bulk import job(s) {', '.join(jobs)} did not finish")
+                return False
+            time.sleep(self._poll_interval)
+        return True
+
+    def _record(self, state: _SyncState, tally: _Tally, step: _Step) -> None:
+        """Remember a finished step's pushed rows, then advance the local watermark past it."""
+        if step.report is not None:
+            failed: set[int] = set()
+            for error in step.report.errors:
+                if error.index is not None:
+                    failed.add(error.index)
+                where = step.rows[error.index][0] if error.index is not None else "?"
+                tally.error(f"push {where}: {error.reason}")
+            ids = [row_id for row_id, _, _ in step.rows]
+            state.preload(agreed=ids, versions=("local", ids))
+            for index, (row_id, digest, at) in enumerate(step.rows):
+                if index not in failed:
+                    self._pushed(state, tally, row_id, digest, at)
+            state.flush()
+        if step.until is not None:
+            state.advance("local", step.until)
 
     @staticmethod
     def _unsynced(
@@ -619,26 +720,33 @@ class ProfileSyncJob:
         return todo
 
     def _push_rows(self, state: _SyncState, tally: _Tally, rows: Sequence[HostProfile]) -> bool:
-        """Push rows; ``False`` when the pass must stop before its checkpoint.
+        """Push rows now (waiting for a bulk import); ``False`` when the pass must stop.
 
-        What the page decided is written to the store at the end, pushed or not.
+        What was decided is written to the store at the end, pushed or not.
         """
         try:
             ids = [row.id for row in rows]
             state.preload(agreed=ids, versions=("local", ids))
-            return self._send_rows(state, tally, rows)
+            if self.dry_run or len(rows) < self._bulk_threshold:
+                return self._send_rows(state, tally, rows)
         finally:
             state.flush()
+        step = _Step(None, [(row.id, row.data.fingerprint(), row.updated_at) for row in rows])
+        try:
+            step.report = self._client.profiles.bulk_import(
+                [_push_input(row) for row in rows], wait=False
+            )
+        except KlaviyoError as exc:
+            tally.error(f"push: {type(exc).__name__}: {exc}")
+            return False
+        return self._settle(state, tally, deque([step]), room=0)
 
     def _send_rows(self, state: _SyncState, tally: _Tally, rows: Sequence[HostProfile]) -> bool:
-        if not rows:
-            return True
+        """Upsert rows one by one (a dry run only counts them)."""
         if self.dry_run:
             tally.add("pushed", len(rows))
             state.shadowed.update(row.id for row in rows)
             return True
-        if len(rows) >= self._bulk_threshold:
-            return self._bulk(state, tally, rows)
         for row in rows:
             try:
                 self._client.profiles.upsert(_push_input(row))
@@ -650,35 +758,11 @@ class ProfileSyncJob:
                 # Klaviyo is unwell: stop before the checkpoint, so the next pass pushes again.
                 tally.error(f"push {row.id}: {type(exc).__name__}: {exc}")
                 return False
-            self._pushed(state, tally, row)
-        return True
-
-    def _bulk(self, state: _SyncState, tally: _Tally, rows: Sequence[HostProfile]) -> bool:
-        try:
-            report = self._client.profiles.bulk_import(
-                [_push_input(row) for row in rows],
-                poll_interval=self._poll_interval,
-                timeout=self._import_timeout,
-            )
-        except KlaviyoError as exc:
-            tally.error(f"push: {type(exc).__name__}: {exc}")
-            return False
-        failed: set[int] = set()
-        for error in report.errors:
-            if error.index is not None:
-                failed.add(error.index)
-            where = rows[error.index].id if error.index is not None else "?"
-            tally.error(f"push {where}: {error.reason}")
-        if not report.finished:
-            tally.error(f"push: bulk import job(s) {', '.join(report.job_ids)} did not finish")
-            return False
-        for index, row in enumerate(rows):
-            if index not in failed:
-                self._pushed(state, tally, row)
+            self._pushed(state, tally, row.id, row.data.fingerprint(), row.updated_at)
         return True
 
     @staticmethod
-    def _pushed(state: _SyncState, tally: _Tally, row: HostProfile) -> None:
-        state.agree(row.id, row.data.fingerprint())
-        state.new_version("local", row.id, row.updated_at)
+    def _pushed(state: _SyncState, tally: _Tally, row_id: str, digest: str, at: datetime) -> None:
+        state.agree(row_id, digest)
+        state.new_version("local", row_id, at)
         tally.add("pushed")

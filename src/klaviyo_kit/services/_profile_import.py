@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
 
 
-__all__ = ["MAX_IMPORT_ROWS", "ImportReport", "RowError", "bulk_import_flow"]
+__all__ = ["MAX_IMPORT_ROWS", "ImportReport", "RowError", "bulk_import_flow", "wait_import_flow"]
 
 MAX_IMPORT_ROWS: Final = 10_000
 """Klaviyo's limit of profiles per bulk import job."""
@@ -68,6 +68,8 @@ class ImportReport:
     errors: list[RowError] = field(default_factory=list)
     errors_dropped: int = 0
     finished: bool = False
+    _unfinished: dict[str, array[int]] = field(default_factory=dict, repr=False, compare=False)
+    """Jobs not yet seen finished, each with its rows' numbers (to map Klaviyo's errors)."""
 
     def add_error(self, error: RowError) -> None:
         """Record a row error, keeping memory bounded."""
@@ -102,10 +104,32 @@ def bulk_import_flow(
     if timeout < 0:
         raise InvalidInputError("timeout", f"must not be negative, got {timeout}")
     report = ImportReport()
-    starts: dict[str, array[int]] = {}
-    yield from _submit_all(rows, target, report, starts)
+    yield from _submit_all(rows, target, report)
     if wait:
-        yield from _poll(report, starts, poll_interval, Deadline(timeout, clock))
+        yield from _poll(report, poll_interval, Deadline(timeout, clock))
+    else:
+        report.finished = not report._unfinished  # noqa: SLF001 - the report's own flow
+    return report
+
+
+def wait_import_flow(
+    report: ImportReport,
+    *,
+    poll_interval: float,
+    timeout: float,
+    clock: Callable[[], float] = time.monotonic,
+) -> Flow[ImportReport]:
+    """Poll the jobs of ``report`` not yet finished; a ``timeout`` of 0 polls each once.
+
+    Raises:
+        InvalidInputError: Before any request, for a ``poll_interval`` that is not positive or
+            a negative ``timeout``.
+    """
+    if poll_interval <= 0:
+        raise InvalidInputError("poll_interval", f"must be positive seconds, got {poll_interval}")
+    if timeout < 0:
+        raise InvalidInputError("timeout", f"must not be negative, got {timeout}")
+    yield from _poll(report, poll_interval, Deadline(timeout, clock))
     return report
 
 
@@ -113,7 +137,6 @@ def _submit_all(
     rows: Iterable[ProfileInput | Mapping[str, object]],
     list_id: str | None,
     report: ImportReport,
-    starts: dict[str, array[int]],
 ) -> Flow[None]:
     # Each row is encoded once, straight into the chunk's body (its size comes from that same
     # encoding): a 10,000-row chunk is then its body's bytes, not ten times them in objects.
@@ -132,7 +155,7 @@ def _submit_all(
         item_size = len(item) + 1
         full = len(chunk_index) >= MAX_IMPORT_ROWS or size + item_size > MAX_PAYLOAD_BYTES
         if chunk_index and full:
-            yield from _submit(chunk, chunk_index, list_id, report, starts)
+            yield from _submit(chunk, chunk_index, list_id, report)
             chunk, chunk_index, size = bytearray(), array("q"), _ENVELOPE_BYTES
         if chunk_index:
             chunk += b","
@@ -140,7 +163,7 @@ def _submit_all(
         chunk_index.append(index)
         size += item_size
     if chunk_index:
-        yield from _submit(chunk, chunk_index, list_id, report, starts)
+        yield from _submit(chunk, chunk_index, list_id, report)
 
 
 def _submit(
@@ -148,7 +171,6 @@ def _submit(
     indexes: array[int],
     list_id: str | None,
     report: ImportReport,
-    starts: dict[str, array[int]],
 ) -> Flow[None]:
     """Send one import job: ``profiles`` is its rows' JSON objects, comma-separated."""
     tail = b"]}}"
@@ -166,14 +188,13 @@ def _submit(
         msg = "Klaviyo accepted a bulk import but returned no job id"
         raise InvalidInputError("bulk_import", msg)
     report.job_ids.append(job.id)
-    starts[job.id] = indexes
+    report._unfinished[job.id] = indexes  # noqa: SLF001 - the report's own flow
     report.submitted += len(indexes)
 
 
-def _poll(
-    report: ImportReport, starts: dict[str, array[int]], poll_interval: float, deadline: Deadline
-) -> Flow[None]:
-    pending = list(report.job_ids)
+def _poll(report: ImportReport, poll_interval: float, deadline: Deadline) -> Flow[None]:
+    starts = report._unfinished  # noqa: SLF001 - the report's own flow
+    pending = list(starts)
     while pending:
         still: list[str] = []
         for job_id in pending:

@@ -12,7 +12,7 @@ from klaviyo_kit.services._base import AsyncService, Page, SyncService
 from klaviyo_kit.services._flow import Call, Flow
 from klaviyo_kit.services._ids import require_id
 from klaviyo_kit.services._inputs import ProfileInput, coerce
-from klaviyo_kit.services._profile_import import ImportReport, bulk_import_flow
+from klaviyo_kit.services._profile_import import ImportReport, bulk_import_flow, wait_import_flow
 from klaviyo_kit.services.filters import equals
 
 if TYPE_CHECKING:
@@ -188,6 +188,34 @@ class Profiles(_ProfilesLogic, SyncService):
             bulk_import_flow(rows, list_id, wait=wait, poll_interval=poll_interval, timeout=timeout)
         )
 
+    def wait_import(
+        self, report: ImportReport, *, poll_interval: float = 2.0, timeout: float = 3600.0
+    ) -> ImportReport:
+        """Poll the unfinished jobs of a ``bulk_import(..., wait=False)`` until they finish.
+
+        Submitting several imports before waiting on any lets Klaviyo process them side by
+        side. The same ``report`` is filled in (completed and failed rows, Klaviyo's per-row
+        errors, ``finished``) and returned; calling it again polls only what is left.
+
+        Args:
+            report: The report :meth:`bulk_import` returned.
+            poll_interval: Seconds between polls.
+            timeout: Stop polling after this many seconds; ``0`` polls each unfinished job
+                once and returns.
+
+        Returns:
+            ``report``, with ``finished=True`` once every job reached a final status.
+
+        Example:
+            ```python
+            first = client.profiles.bulk_import(batch_one, wait=False)
+            second = client.profiles.bulk_import(batch_two, wait=False)
+            for report in (first, second):
+                client.profiles.wait_import(report)
+            ```
+        """
+        return self._run(wait_import_flow(report, poll_interval=poll_interval, timeout=timeout))
+
     def sync_to_klaviyo(
         self, user: ProfileInput | Mapping[str, object], *, source: str = SYNC_SOURCE
     ) -> Profile:
@@ -236,6 +264,14 @@ class AsyncProfiles(_ProfilesLogic, AsyncService):
         """Import profiles in chunks; see :meth:`Profiles.bulk_import`."""
         return await self._run(
             bulk_import_flow(rows, list_id, wait=wait, poll_interval=poll_interval, timeout=timeout)
+        )
+
+    async def wait_import(
+        self, report: ImportReport, *, poll_interval: float = 2.0, timeout: float = 3600.0
+    ) -> ImportReport:
+        """Poll a report's unfinished import jobs; see :meth:`Profiles.wait_import`."""
+        return await self._run(
+            wait_import_flow(report, poll_interval=poll_interval, timeout=timeout)
         )
 
     async def sync_to_klaviyo(
