@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -732,6 +733,7 @@ from klaviyo_kit.jobs._profile_source_sql import SQLProfileSource
 from klaviyo_kit.jobs._profile_sync import ProfileSyncJob
 
 url, app, state, where, count, key = sys.argv[1:7]
+page_size, push_batch = (int(n) for n in (sys.argv[7:9] or (40, 40)))
 count = int(count)
 seen = [0]
 
@@ -741,6 +743,11 @@ def tick():
         os.kill(os.getpid(), signal.SIGKILL)
 
 class Killing(SQLProfileSource):
+    def changes(self, since, *, after_id=None, limit=1000):
+        if where == "push":
+            tick()  # killed as the push reads a page, earlier pages' import jobs in flight
+        return super().changes(since, after_id=after_id, limit=limit)
+
     def apply(self, writes):
         local_ids = super().apply(writes)
         if where == "apply":
@@ -756,19 +763,48 @@ settings = KlaviyoSettings(private_key=key, base_url=url, rate_limit={"enabled":
 with KlaviyoClient(settings, sleep=lambda _: None) as client:
     job = ProfileSyncJob(
         client, SQLStateStore(state), Killing(app, "users"),
-        page_size=40, push_batch=40, poll_interval=0.01,
+        page_size=page_size, push_batch=push_batch, poll_interval=0.01,
     )
     job.run(should_stop=should_stop)
 sys.exit(3)  # never reached: the kill comes first
 """
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize(("where", "count"), [("apply", 1), ("page", 2), ("page", 4)])
-def test_a_killed_pass_resumes_to_the_same_end_state(tmp_path, where, count):
+def kill_pass(
+    w: World, folder: Path, where: str, count: int, *, page_size: int = 40, push_batch: int = 40
+) -> None:
+    """Run a pass in a child process that SIGKILLs itself at the ``count``-th page (or write)."""
     import subprocess
     import sys
 
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    env = {**os.environ, "PYTHONPATH": src}
+    with w.sandbox.serve() as server:
+        child = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                _CHILD,
+                server.url,
+                f"sqlite:///{folder / 'app.sqlite3'}",
+                f"sqlite:///{folder / 'state.sqlite3'}",
+                where,
+                str(count),
+                KEY,
+                str(page_size),
+                str(push_batch),
+            ],
+            env=env,
+            capture_output=True,
+            timeout=240,
+            check=False,
+        )
+    assert child.returncode == -9, child.stderr.decode()[-2000:]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("where", "count"), [("apply", 1), ("page", 2), ("page", 4)])
+def test_a_killed_pass_resumes_to_the_same_end_state(tmp_path, where, count):
     def scenario(path: Path) -> World:
         path.mkdir()
         w = build_world(path, store=SQLStateStore(f"sqlite:///{path / 'state.sqlite3'}"))
@@ -781,31 +817,99 @@ def test_a_killed_pass_resumes_to_the_same_end_state(tmp_path, where, count):
     assert reference.job(page_size=40, push_batch=40).run().ok
 
     killed = scenario(tmp_path / "killed")
-    src = str(Path(__file__).resolve().parents[2] / "src")
-    env = {**os.environ, "PYTHONPATH": src}
-    with killed.sandbox.serve() as server:
-        child = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                _CHILD,
-                server.url,
-                f"sqlite:///{tmp_path / 'killed' / 'app.sqlite3'}",
-                f"sqlite:///{tmp_path / 'killed' / 'state.sqlite3'}",
-                where,
-                str(count),
-                KEY,
-            ],
-            env=env,
-            capture_output=True,
-            timeout=120,
-            check=False,
-        )
-    assert child.returncode == -9, child.stderr.decode()[-2000:]
+    kill_pass(killed, tmp_path / "killed", where, count)
     reports = run_to_end(killed.job(page_size=40, push_batch=40))
     assert reports[-1].ok
     assert killed.local() == reference.local()
     assert killed.klaviyo() == reference.klaviyo()
+
+
+PEOPLE = 10_000
+CONFLICTS = 500
+
+
+def changed_at_scale(w: World) -> dict[str, str]:
+    """10,000 changes on each side, 500 people among them changed on both: who should win.
+
+    Klaviyo changes every ``k`` person (one bulk import); the application changes every ``l``
+    person but the last 500, and the first 500 ``k`` people, half of them after Klaviyo's
+    change (the application wins) and half before (Klaviyo wins).
+    """
+    report = w.client.profiles.bulk_import(
+        ({"email": f"k{i}@example.com", "first_name": f"KlaviyoEdit{i}"} for i in range(PEOPLE)),
+        poll_interval=0.01,
+    )
+    assert report.completed == PEOPLE
+    with w.engine.begin() as conn:
+        ids = dict(conn.execute(sa.select(w.table.c.email, w.table.c.id)).all())
+        now = w.clock.at()
+        # A second apart, so the push's 5-minute overlap re-reads 300 rows, not all of them.
+        edits = [
+            {
+                "row": ids[f"l{i}@example.com"],
+                "name": f"LocalEdit{i}",
+                "at": now + timedelta(seconds=i),
+            }
+            for i in range(PEOPLE - CONFLICTS)
+        ]
+        winners: dict[str, str] = {}
+        for i in range(CONFLICTS):
+            email = f"k{i}@example.com"
+            local_wins = i % 2 == 0
+            shift = timedelta(seconds=60 if local_wins else -60)
+            edits.append(
+                {"row": ids[email], "name": f"LocalEdit{i}", "at": w.klaviyo_updated(email) + shift}
+            )
+            winners[email] = f"LocalEdit{i}" if local_wins else f"KlaviyoEdit{i}"
+        conn.execute(
+            sa.update(w.table)
+            .where(w.table.c.id == sa.bindparam("row"))
+            .values(first_name=sa.bindparam("name"), updated_at=sa.bindparam("at")),
+            edits,
+        )
+    return winners
+
+
+@pytest.mark.slow
+def test_ten_thousand_changes_each_side_and_500_conflicts_across_kills(tmp_path):
+    big = {"page_size": 100, "push_batch": 1000}
+
+    def scenario(path: Path) -> tuple[World, dict[str, str]]:
+        path.mkdir()
+        w = build_world(path, store=SQLStateStore(f"sqlite:///{path / 'state.sqlite3'}"))
+        w.seed_klaviyo(PEOPLE)
+        w.seed_local(PEOPLE, w.clock.at() - timedelta(hours=1))
+        assert w.job(**big).run().ok
+        assert w.job(**big).run().ok  # the echoes of the first sync
+        return w, changed_at_scale(w)
+
+    reference, winners = scenario(tmp_path / "reference")
+    straight = reference.job(**big).run()
+    assert straight.ok, straight.errors
+    assert straight.counts["conflicts"] == CONFLICTS
+    assert straight.counts["pulled"] == PEOPLE - CONFLICTS // 2
+    local = reference.local()
+    assert local == reference.klaviyo()
+    assert {email: local[email][0] for email in winners} == winners, "the last write wins"
+
+    killed, _ = scenario(tmp_path / "killed")
+    # Three kills at random pages (seeded): in the pull (100 pages), then twice in the push
+    # (about 10 pages of echoes of the pull, then 10 of local changes) while earlier pages'
+    # import jobs are in flight.
+    rng = random.Random(2026)  # noqa: S311 - kill points, not secrets
+    for where, low, high in (("page", 2, 95), ("push", 13, 18), ("push", 2, 5)):
+        kill_pass(killed, tmp_path / "killed", where, rng.randint(low, high), **big)
+    reports = run_to_end(killed.job(**big))
+    assert all(r.ok for r in reports), [r.errors for r in reports]
+    assert killed.local() == reference.local()
+    assert killed.klaviyo() == reference.klaviyo()
+    # Once converged, a pass writes nothing on either side.
+    killed.job(**big).run()
+    writes, stamps = len(killed.recorder.writes()), killed.local_stamps()
+    quiet = killed.job(**big).run()
+    assert (quiet.counts["pulled"], quiet.counts["pushed"]) == (0, 0)
+    assert len(killed.recorder.writes()) == writes
+    assert killed.local_stamps() == stamps
 
 
 # --- the source, a page at a time ---------------------------------------------------------------
