@@ -1,3 +1,5 @@
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -71,6 +73,43 @@ def test_workers_deliver_queued_events_and_run_a_job(broker, db, tmp_path):
     dead = events.dead_letters()
     assert [d.payload for d in dead] == [BAD_EVENT]
     assert "rejected" in dead[0].error or "time" in dead[0].error
+
+
+def test_a_warm_shutdown_stops_a_long_pass_at_its_checkpoint(tmp_path):
+    redis_url = fresh_redis(14)
+    broker_url = "redis://127.0.0.1:6379/15"
+    fresh_redis(15)
+    with served_sandbox(tmp_path) as sandbox:
+        env = {
+            "KK_BROKER": broker_url,
+            "KK_CELERY_QUEUE": "kk-warm-shutdown",
+            "KK_SANDBOX_URL": sandbox.url,
+            "KK_REDIS_URL": redis_url,
+            "KK_EVENTS_QUEUE": "celery-warm-shutdown",
+            "KK_STATE": str(tmp_path / "state.db"),
+        }
+        log = tmp_path / "worker.log"
+        worker = celery_worker("warm", env, log, concurrency=1)
+        sender = Celery(broker=broker_url)
+        try:
+            sender.send_task(job_task_name("long_pages"), queue="kk-warm-shutdown")
+            assert wait_for(lambda: "page 3" in read(log), 30), read(log)
+            os.kill(worker.pid, signal.SIGTERM)  # the main process only: a warm shutdown
+            worker.wait(30)  # the pass would run for over an hour without the stop
+        finally:
+            assert stop(worker) == 0, read(log)
+            sender.close()
+        counts = sandbox.close()
+    store = SQLStateStore(f"sqlite:///{tmp_path / 'state.db'}")
+    report = load_status(store, "long_pages").last_report
+    assert report is not None, read(log)
+    assert report["complete"] is False
+    pages = report["counts"]
+    assert isinstance(pages, dict)
+    assert 3 <= pages["pages"] < 1000
+    # The page in flight was finished and checkpointed: the next pass starts after it.
+    assert store.get_cursor("jobs:long_pages:page") == str(pages["pages"])
+    assert status_counts(counts)["202"] == pages["pages"], "each page's event was sent once"
 
 
 def test_beat_schedule_names_the_tasks():

@@ -1,3 +1,5 @@
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -85,6 +87,49 @@ def test_rq_workers_deliver_events_with_countdowns_and_run_a_repeating_job(tmp_p
     dead = events.dead_letters()
     assert [d.payload for d in dead] == [BAD_EVENT]
     assert all("deliver_events" in read(log) for log in logs)  # the forking and the simple worker
+
+
+@pytest.mark.parametrize("worker_class", WORKER_CLASSES)
+def test_a_warm_shutdown_stops_a_long_pass_at_its_checkpoint(tmp_path, worker_class):
+    redis_url = fresh_redis(13)
+    state = tmp_path / "state.db"
+    with served_sandbox(tmp_path) as sandbox:
+        env = {
+            "KK_SANDBOX_URL": sandbox.url,
+            "KK_REDIS_URL": redis_url,
+            "KK_EVENTS_QUEUE": "rq-warm",
+            "KK_STATE": str(state),
+        }
+        log = tmp_path / "rq.log"
+        worker = rq_worker(
+            f"warm-{tmp_path.name}",
+            redis_url,
+            "kk-warm",
+            env=env,
+            log=log,
+            worker_class=worker_class,
+        )
+        try:
+            kit.enqueue_job(
+                Queue("kk-warm", connection=redis.Redis.from_url(redis_url)), "long_pages"
+            )
+            assert wait_for(lambda: "page 3" in read(log), 30), read(log)
+            os.kill(worker.pid, signal.SIGTERM)  # the worker only: a warm shutdown
+            worker.wait(30)  # the pass would run for over an hour without the stop
+        finally:
+            stop(worker)
+        counts = sandbox.close()
+    assert worker.returncode == 0, read(log)
+    store = SQLStateStore(f"sqlite:///{state}")
+    report = load_status(store, "long_pages").last_report
+    assert report is not None, read(log)
+    assert report["complete"] is False
+    pages = report["counts"]
+    assert isinstance(pages, dict)
+    assert 3 <= pages["pages"] < 1000
+    # The page in flight was finished and checkpointed: the next pass starts after it.
+    assert store.get_cursor("jobs:long_pages:page") == str(pages["pages"])
+    assert status_counts(counts)["202"] == pages["pages"], "each page's event was sent once"
 
 
 def test_without_rq_the_import_error_names_the_extra():

@@ -46,6 +46,8 @@ class JobRunner:
         max_runtime: Ask a pass to stop after this many seconds (``None``: no limit).
         handle_signals: Turn ``SIGTERM``/``SIGINT`` into a stop while running (main thread
             only; previous handlers are restored afterwards).
+        stop_when: Also stop when this returns ``True`` (polled with the job's checkpoints),
+            say a worker's shutdown flag set in another process.
         clock: Monotonic seconds.
 
     Example:
@@ -64,6 +66,7 @@ class JobRunner:
         lease_ttl: float = 300.0,
         max_runtime: float | None = None,
         handle_signals: bool = True,
+        stop_when: Callable[[], bool] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """Prepare the runner; nothing runs until :meth:`run_once` or :meth:`run_every`."""
@@ -72,6 +75,7 @@ class JobRunner:
         self.lease = lease if lease is not None else StoreLease(store, job.name, ttl=lease_ttl)
         self._max_runtime = max_runtime
         self._handle_signals = handle_signals
+        self._stop_when = stop_when
         self._clock = clock
         self._stop = threading.Event()
         self._lost = threading.Event()
@@ -87,8 +91,10 @@ class JobRunner:
         self._stop.set()
 
     def should_stop(self) -> bool:
-        """What the job polls: stop asked, lease lost, or ``max_runtime`` spent."""
+        """What the job polls: stop asked, lease lost, ``stop_when``, or ``max_runtime`` spent."""
         if self._stop.is_set() or self._lost.is_set():
+            return True
+        if self._stop_when is not None and self._stop_when():
             return True
         return self._deadline is not None and self._clock() >= self._deadline
 

@@ -14,10 +14,14 @@
 
 Each job gets a task named ``klaviyo_kit.jobs.<name>`` that makes one pass under the job's
 lease (a second worker that picks the same job up while it runs skips it) and records the
-report in the state store. The delivery task ``klaviyo_kit.deliver_events`` sends one batch of
-queued events in bulk and re-queues itself: at once while events wait, with
-``self.retry(countdown=...)`` when Klaviyo throttles (a 429, the shared limiter's deadline, an
-open breaker), never sleeping in a worker slot. Permanent failures become the queue's dead
+report in the state store. A warm shutdown of the worker (``SIGTERM``) asks the passes in
+flight to stop: each finishes its page, checkpoints and returns, so the worker exits in
+seconds instead of waiting out a long pass (the next pass resumes from the checkpoint).
+
+The delivery task ``klaviyo_kit.deliver_events`` sends one batch of queued events in bulk and
+re-queues itself: at once while events wait, with ``self.retry(countdown=...)`` when Klaviyo
+throttles (a 429, the shared limiter's deadline, an open breaker), never sleeping in a worker
+slot. Permanent failures become the queue's dead
 letters with their reason. Workers share one account budget through the Redis limiter
 (``KlaviyoSettings(rate_limit={"backend": "redis", "max_wait": 1.0})``: ``max_wait`` turns a
 long wait for a permit into a countdown).
@@ -25,6 +29,7 @@ long wait for a permit into a countdown).
 
 from __future__ import annotations
 
+import multiprocessing
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Final
@@ -139,6 +144,7 @@ def register_tasks(
         The registered tasks.
     """
     resources = Resources(client_factory, store_factory, queue_factory)
+    shutting_down = _shutdown_flag()
     registered = {
         name: _job_task(
             app,
@@ -148,6 +154,7 @@ def register_tasks(
             lease_ttl=lease_ttl,
             lease_factory=lease_factory,
             max_runtime=max_runtime,
+            stop_when=shutting_down.is_set,
         )
         for name, factory in jobs.items()
     }
@@ -159,6 +166,23 @@ def register_tasks(
     return KitTasks(registered, deliver, resources)
 
 
+def _shutdown_flag() -> Any:
+    """An event set when this worker begins to shut down, seen by its pool's processes.
+
+    Celery sends ``worker_shutting_down`` in the worker's main process; a prefork pool's
+    processes are forked after the app is imported, so they share this event (a semaphore).
+    """
+    from celery import signals  # noqa: PLC0415 - Celery's lazy module
+
+    flag = multiprocessing.Event()
+
+    def on_shutdown(**_: object) -> None:
+        flag.set()
+
+    signals.worker_shutting_down.connect(on_shutdown, weak=False)
+    return flag
+
+
 def _job_task(
     app: celery.Celery,
     name: str,
@@ -168,6 +192,7 @@ def _job_task(
     lease_ttl: float,
     lease_factory: Callable[[str], Lease] | None,
     max_runtime: float | None,
+    stop_when: Callable[[], bool],
 ) -> celery.Task[Any, Any]:
     def run_job() -> dict[str, object]:
         store = resources.store()
@@ -179,6 +204,7 @@ def _job_task(
             lease_ttl=lease_ttl,
             max_runtime=max_runtime,
             handle_signals=False,
+            stop_when=stop_when,
         )
         return report_dict(runner.run_once())
 

@@ -18,14 +18,17 @@ RQ enqueues functions by their import path, so the kit's configuration lives in 
 Run workers with the scheduler (``rq worker --with-scheduler``): countdowns are
 ``enqueue_in``. :func:`run_job` makes one pass under the job's lease and records the report
 (failures are retried with RQ's :class:`~rq.Retry`); given ``every`` it enqueues its next
-pass that much later. :func:`deliver_events` sends one batch of queued events in bulk and
-enqueues itself again: at once while events wait, after the countdown when Klaviyo throttles,
-never sleeping in the work horse. Permanent failures become the queue's dead letters.
+pass that much later. A warm shutdown of the worker (``SIGTERM``) asks the pass in its work
+horse to stop: it finishes its page, checkpoints and returns. :func:`deliver_events` sends
+one batch of queued events in bulk and enqueues itself again: at once while events wait, after
+the countdown when Klaviyo throttles, never sleeping in the work horse. Permanent failures
+become the queue's dead letters.
 """
 
 from __future__ import annotations
 
 import importlib
+import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -148,6 +151,7 @@ class RQKit:
             lease_ttl=self._lease_ttl,
             max_runtime=self._max_runtime,
             handle_signals=False,
+            stop_when=_WorkerShutdown(),
         )
         return report_dict(runner.run_once())
 
@@ -159,6 +163,33 @@ class RQKit:
             batch_size=self._batch_size,
             visibility_timeout=self._visibility,
         )
+
+
+class _WorkerShutdown:
+    """Whether the RQ worker running this work horse was asked for a warm shutdown.
+
+    RQ's worker waits for its work horse on ``SIGTERM`` and tells it nothing, but records
+    ``shutdown_requested_date`` in its Redis hash; the horse reads it (at most every half
+    second), so a long pass checkpoints and returns instead of being waited out. Outside a
+    worker it is never true.
+    """
+
+    def __init__(self, interval: float = 0.5) -> None:
+        job = rq.get_current_job()
+        self._connection = job.connection if job is not None and job.worker_name else None
+        self._key = f"{rq.Worker.redis_worker_namespace_prefix}{job.worker_name}" if job else ""
+        self._interval = interval
+        self._checked = -interval
+        self._asked = False
+
+    def __call__(self) -> bool:
+        if self._connection is None or self._asked:
+            return self._asked
+        now = time.monotonic()
+        if now - self._checked >= self._interval:
+            self._checked = now
+            self._asked = bool(self._connection.hexists(self._key, "shutdown_requested_date"))
+        return self._asked
 
 
 _KITS: dict[str, RQKit] = {}

@@ -30,6 +30,12 @@ kit = RQKit(
     client_factory=_client,
     store_factory=lambda: SQLStateStore(f"sqlite:///{env('KK_STATE')}"),
     queue_factory=lambda: RedisQueue(env("KK_REDIS_URL"), name=env("KK_EVENTS_QUEUE")),
-    jobs={"track_pages": lambda client, store: TrackPagesJob(client, store, pages=3)},
+    jobs={
+        "track_pages": lambda client, store: TrackPagesJob(client, store, pages=3),
+        # A pass that would take over an hour: only a stop ends it early.
+        "long_pages": lambda client, store: TrackPagesJob(
+            client, store, name="long_pages", pages=100_000, page_delay=0.05, log=True
+        ),
+    },
     batch_size=int(os.environ.get("KK_BATCH", "1000")),
 )
