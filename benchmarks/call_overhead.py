@@ -1,6 +1,6 @@
 """What the kit adds to one SDK call: over TCP against the raw SDK, and its own stages alone.
 
-Run: python benchmarks/call_overhead.py [--calls 2000] [--rounds 5] [--quick]
+Run: python -m benchmarks.call_overhead [--calls 2000] [--rounds 5] [--quick]
 
 1. ``client.sdk.profiles.get_profiles()`` against the raw SDK's
    ``KlaviyoAPI(...).Profiles.get_profiles()``, both over TCP to the same sandbox served on
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from klaviyo_api import KlaviyoAPI
 
+from benchmarks._report import Measure, add_json_option, emit
 from klaviyo_kit import KlaviyoClient, KlaviyoSettings
 from klaviyo_kit.operations import operation
 from klaviyo_kit.sandbox import Sandbox
@@ -47,6 +48,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="a CI smoke: 200 calls, 2 rounds")
+    add_json_option(parser)
     options = parser.parse_args()
     calls, rounds = (200, 2) if options.quick else (options.calls, options.rounds)
     sandbox = Sandbox(seed=3, rate_limits=False)
@@ -76,6 +78,27 @@ def main() -> None:
     print(
         f"  the kit's stages alone             {stages_s * 1e6:8.1f} us"
         f" (goal <= 25 us): {'met' if stages_s <= 25e-6 else 'not met'}"
+    )
+    emit(
+        options.json,
+        [
+            Measure(
+                "client.sdk.profiles.get_profiles() over TCP",
+                kit_s * 1e6,
+                raw_s * 1e6,
+                "us/call",
+                "<= 1.5x the raw SDK",
+                ratio <= 1.5,
+            ),
+            Measure(
+                "the kit's stages per call",
+                stages_s * 1e6,
+                None,
+                "us/call",
+                "<= 25 us",
+                stages_s <= 25e-6,
+            ),
+        ],
     )
 
 

@@ -7,7 +7,7 @@ dedup, write, checkpoint). The script prints this process's peak RSS after a 1-p
 baseline: the kit imported, one page in flight) and after the whole export, and fails if the
 difference exceeds the limit.
 
-Run: ``python benchmarks/export_memory.py [--events 1000000] [--sink jsonl|csv|sqlite]``;
+Run: ``python -m benchmarks.export_memory [--events 1000000] [--sink jsonl|csv|sqlite]``;
 ``--quick`` exports 100,000 events (about a minute less).
 """
 

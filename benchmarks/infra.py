@@ -1,6 +1,6 @@
 """Throughput of each infra backend: cache get/set, enqueue+reserve+ack, state-store upsert.
 
-Run: python benchmarks/infra.py [--seconds 1.0]. Redis and PostgreSQL come from
+Run: python -m benchmarks.infra [--seconds 1.0]. Redis and PostgreSQL come from
 KLAVIYO_KIT_TEST_REDIS_URL / KLAVIYO_KIT_TEST_POSTGRES_URL (defaults: the local servers); a
 backend whose server is down is reported and skipped. Each line prints ops/s and the ratio to the
 in-memory backend measured in the same run, so numbers compare across machines.

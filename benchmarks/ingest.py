@@ -1,6 +1,6 @@
 """Event ingest: ``track`` one by one vs ``track_many`` vs background mode, under Klaviyo's limits.
 
-Run: python benchmarks/ingest.py [--events 20000] [--one-scale 10] [--bulk-scale 1]
+Run: python -m benchmarks.ingest [--events 20000] [--one-scale 10] [--bulk-scale 1]
 
 Each path sends the same events to its own in-process :class:`~klaviyo_kit.sandbox.Sandbox` that
 enforces Klaviyo's real per-operation windows, run ``--*-scale`` times faster

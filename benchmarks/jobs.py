@@ -1,6 +1,6 @@
 """Profile sync at Klaviyo's ceiling: N profiles changed on each side, one ``ProfileSyncJob`` pass.
 
-Run: python benchmarks/jobs.py [--profiles 100000] [--scale 1] [--store sqlite|memory] [--quick]
+Run: python -m benchmarks.jobs [--profiles 100000] [--scale 1] [--store sqlite|memory] [--quick]
 
 The sandbox enforces Klaviyo's real per-operation windows, ``--scale`` times faster
 (``Sandbox(time_scale=...)``; the default 1 is Klaviyo's own pace: a faster clock makes the
@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from benchmarks._report import Measure, add_json_option, emit
 from klaviyo_kit import KlaviyoClient, KlaviyoSettings
 from klaviyo_kit.infra import MemoryStateStore, SQLStateStore, StateStore
 from klaviyo_kit.jobs import ProfileSyncJob, SQLProfileSource
@@ -146,42 +147,55 @@ def store(kind: str, folder: Path) -> StateStore:
     return SQLStateStore(f"sqlite:///{folder / 'state.sqlite3'}")
 
 
-def run(profiles: int, scale: float, store_kind: str = "sqlite", push_batch: int = 10_000) -> None:
-    """Seed both sides, run one pass, print the measures."""
+def seed(folder: Path, url: str, scale: float, profiles: int) -> sa.Engine:
+    """Seed ``profiles`` users in a SQLite app database in ``folder`` and as many in Klaviyo."""
+    engine = sa.create_engine(f"sqlite:///{folder / 'app.sqlite3'}")
+    # The host app's database as such an app runs SQLite: WAL, fsync at checkpoints. The
+    # source commits each applied row (so a kill loses nothing): with the default rollback
+    # journal every commit is an fsync and the pass measures the disk, not the kit.
+    sa.event.listen(engine, "connect", _wal)
+    table = users(engine)
+    stamp = datetime.now(timezone.utc) - timedelta(hours=1)
+    with engine.begin() as conn:
+        # Through the typed table, as the application writes its rows: SQLite keeps times as
+        # text, and a raw driver insert would store another format (with "+00:00").
+        conn.execute(
+            sa.insert(table),
+            [
+                {
+                    "email": f"l{i}@example.com",
+                    "first_name": f"L{i}",
+                    "properties": {},
+                    "updated_at": stamp,
+                }
+                for i in range(profiles)
+            ],
+        )
+    settings = KlaviyoSettings(private_key=KEY, base_url=url)
+    limiter = MemoryRateLimiter(
+        settings.account_fingerprint, burst_window=1 / scale, steady_window=60 / scale
+    )
+    with KlaviyoClient(settings, limiter=limiter) as client:
+        seeded = client.profiles.bulk_import(
+            ({"email": f"k{i}@example.com", "first_name": f"K{i}"} for i in range(profiles)),
+            poll_interval=1 / scale,
+        )
+    assert seeded.completed == profiles  # noqa: S101 - a benchmark's precondition
+    return engine
+
+
+def run(
+    profiles: int, scale: float, store_kind: str = "sqlite", push_batch: int = 10_000
+) -> list[Measure]:
+    """Seed both sides, run one pass, print the measures and return them."""
     hooks = Requests()
     with tempfile.TemporaryDirectory() as folder, served_sandbox(scale) as url:
+        engine = seed(Path(folder), url, scale, profiles)
         settings = KlaviyoSettings(private_key=KEY, base_url=url)
         limiter = MemoryRateLimiter(
             settings.account_fingerprint, burst_window=1 / scale, steady_window=60 / scale
         )
-        engine = sa.create_engine(f"sqlite:///{Path(folder) / 'app.sqlite3'}")
-        # The host app's database as such an app runs SQLite: WAL, fsync at checkpoints. The
-        # source commits each applied row (so a kill loses nothing): with the default rollback
-        # journal every commit is an fsync and the pass measures the disk, not the kit.
-        sa.event.listen(engine, "connect", _wal)
-        table = users(engine)
-        stamp = datetime.now(timezone.utc) - timedelta(hours=1)
-        with engine.begin() as conn:
-            # Through the typed table, as the application writes its rows: SQLite keeps times as
-            # text, and a raw driver insert would store another format (with "+00:00").
-            conn.execute(
-                sa.insert(table),
-                [
-                    {
-                        "email": f"l{i}@example.com",
-                        "first_name": f"L{i}",
-                        "properties": {},
-                        "updated_at": stamp,
-                    }
-                    for i in range(profiles)
-                ],
-            )
         with KlaviyoClient(settings, limiter=limiter, hooks=(hooks,)) as client:
-            seeded = client.profiles.bulk_import(
-                ({"email": f"k{i}@example.com", "first_name": f"K{i}"} for i in range(profiles)),
-                poll_interval=1 / scale,
-            )
-            assert seeded.completed == profiles  # noqa: S101 - a benchmark's precondition
             hooks.clear()
             job = ProfileSyncJob(
                 client,
@@ -221,6 +235,24 @@ def run(profiles: int, scale: float, store_kind: str = "sqlite", push_batch: int
         raise SystemExit(f"the pass did not sync everything: {report}")
     if report.counts.get("pushed") != profiles:
         raise SystemExit(f"the pass did not push everything: {report}")
+    return [
+        Measure(
+            f"profile sync, {profiles:,} each way, time scale {scale:g}",
+            klaviyo_seconds,
+            floor,
+            "Klaviyo s",
+            ">= 90% of the ceiling (floor / pass)",
+            floor >= 0.9 * klaviyo_seconds if floor >= 1 else None,
+        ),
+        Measure(
+            f"profile sync, {profiles:,} each way, peak RSS",
+            rss_mb,
+            None,
+            "MB",
+            "<= 150 MB",
+            rss_mb <= 150,
+        ),
+    ]
 
 
 def main() -> None:
@@ -233,13 +265,15 @@ def main() -> None:
         "--push-batch", type=int, default=10_000, help="rows per push page (one import job)"
     )
     parser.add_argument("--quick", action="store_true", help="a CI smoke: 2,000 each way")
+    add_json_option(parser)
     options = parser.parse_args()
-    run(
+    measures = run(
         2_000 if options.quick else options.profiles,
         options.scale,
         options.store,
         options.push_batch,
     )
+    emit(options.json, measures)
 
 
 if __name__ == "__main__":

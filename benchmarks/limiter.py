@@ -1,6 +1,6 @@
 """Rate-limiter benchmark: acquire overhead and the share of the steady ceiling reached.
 
-Run: ``python benchmarks/limiter.py [--redis-url URL] [--seconds 6]``. Needs the Redis server.
+Run: ``python -m benchmarks.limiter [--redis-url URL] [--seconds 6]``. Needs the Redis server.
 
 Overheads are printed next to a baseline measured in the same run (an uncontended lock for the
 memory limiter, a Redis ``PING`` for the Redis limiter), so the ratios mean the same on any

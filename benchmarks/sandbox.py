@@ -1,6 +1,6 @@
 """Sandbox throughput: the handler alone, the in-process transport, HTTP, and the official SDK.
 
-Run: python benchmarks/sandbox.py [--requests 2000]. Each line prints requests/s and the ratio to
+Run: python -m benchmarks.sandbox [--requests 2000]. Each line prints requests/s and the ratio to
 the bare handler measured in the same run, so numbers compare across machines. A last line shows
 that ``time_scale`` shortens Klaviyo's windows in proportion: it drives ``get_accounts`` (1/s,
 15/m) through a full steady window at ``time_scale=60`` and prints the wall time (about 1 s).
