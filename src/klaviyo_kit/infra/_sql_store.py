@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import sqlite3
 import threading
 import time
 from contextlib import contextmanager
@@ -64,9 +65,31 @@ def _is_outage(exc: sa.exc.SQLAlchemyError) -> bool:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+    try:
+        _wal(cursor)
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+
+
+def _wal(cursor: Any) -> None:
+    """Switch the file to WAL (persistent: once done, later connections only read the mode).
+
+    The switch needs a moment of exclusive access and SQLite answers ``database is locked`` at
+    once, without its busy handler, when processes open a new file together: retry it within
+    the busy timeout.
+    """
+    deadline = time.monotonic() + _BUSY_TIMEOUT_S
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as exc:  # noqa: PERF203 - a retry, once per connection
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
+        else:
+            return
 
 
 _CHUNK = 500  # names per IN (...): well under SQLite's bound-variable limit
