@@ -20,6 +20,7 @@ import dataclasses
 import json
 import time
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Final, Literal
@@ -464,21 +465,29 @@ class ProfileSyncJob:
     ) -> bool:
         mark = state.watermark("klaviyo")
         filter_ = None if mark is None else greater_than("updated", mark - self._overlap)
-        cursor: str | None = None
-        while True:
-            if should_stop():
-                return False
-            try:
-                profiles, cursor = self._page(filter_, cursor)
-            except KlaviyoError as exc:
-                tally.error(f"pull: {type(exc).__name__}: {exc}")
-                return False
-            winners.extend(self._take_page(state, tally, profiles)[1])
-            times = [p.updated for p in profiles if p.updated is not None]
-            if times:
-                state.advance("klaviyo", max(times))
-            if not cursor:
-                return True
+        # The next page is fetched while this one is taken: Klaviyo's answer (and the wait for
+        # it) overlaps the local writes. Taking a page writes nothing to Klaviyo, so the pages
+        # are the same; a stop drops the page fetched ahead (an extra read, nothing lost).
+        if should_stop():
+            return False
+        with ThreadPoolExecutor(1, thread_name_prefix=f"klaviyo-kit-{self._name}") as fetcher:
+            ahead = fetcher.submit(self._page, filter_, None)
+            while True:
+                try:
+                    profiles, cursor = ahead.result()
+                except KlaviyoError as exc:
+                    tally.error(f"pull: {type(exc).__name__}: {exc}")
+                    return False
+                if cursor:
+                    ahead = fetcher.submit(self._page, filter_, cursor)
+                winners.extend(self._take_page(state, tally, profiles)[1])
+                times = [p.updated for p in profiles if p.updated is not None]
+                if times:
+                    state.advance("klaviyo", max(times))
+                if not cursor:
+                    return True
+                if should_stop():
+                    return False
 
     def _take_page(
         self, state: _SyncState, tally: _Tally, profiles: Sequence[Profile]
@@ -640,17 +649,23 @@ class ProfileSyncJob:
         ids = [row.id for row in rows]
         state.preload(agreed=ids, versions=("local", ids))
         todo = self._unsynced(state, tally, rows)
-        step = _Step(rows[-1].updated_at)
+        until = rows[-1].updated_at
         if self.dry_run or len(todo) < self._bulk_threshold:
             try:
-                return step if self._send_rows(state, tally, todo) else None
+                return _Step(until) if self._send_rows(state, tally, todo) else None
             finally:
                 state.flush()
         state.flush()  # the echoes' versions
-        step.rows = [(row.id, row.data.fingerprint(), row.updated_at) for row in todo]
+        return self._submit(tally, todo, until)
+
+    def _submit(
+        self, tally: _Tally, todo: Sequence[tuple[HostProfile, str]], until: datetime | None
+    ) -> _Step | None:
+        """Submit rows as a bulk import job left in flight (``None`` when that failed)."""
+        step = _Step(until, [(row.id, digest, row.updated_at) for row, digest in todo])
         try:
             step.report = self._client.profiles.bulk_import(
-                [_push_input(row) for row in todo], wait=False
+                [_push_input(row) for row, _ in todo], wait=False
             )
         except KlaviyoError as exc:
             tally.error(f"push: {type(exc).__name__}: {exc}")
@@ -706,17 +721,18 @@ class ProfileSyncJob:
     @staticmethod
     def _unsynced(
         state: _SyncState, tally: _Tally, rows: Sequence[HostProfile]
-    ) -> list[HostProfile]:
-        """The rows Klaviyo does not hold yet (echoes of pulled versions are counted, not sent)."""
-        todo: list[HostProfile] = []
+    ) -> list[tuple[HostProfile, str]]:
+        """The rows Klaviyo does not hold yet, with their digests (echoes are counted, not sent)."""
+        todo: list[tuple[HostProfile, str]] = []
         for row in rows:
             if row.id in state.shadowed:
                 continue
-            if state.agreed(row.id) == row.data.fingerprint():
+            digest = row.data.fingerprint()
+            if state.agreed(row.id) == digest:
                 if state.new_version("local", row.id, row.updated_at):
                     tally.add("skipped_echo")
                 continue
-            todo.append(row)
+            todo.append((row, digest))
         return todo
 
     def _push_rows(self, state: _SyncState, tally: _Tally, rows: Sequence[HostProfile]) -> bool:
@@ -724,30 +740,26 @@ class ProfileSyncJob:
 
         What was decided is written to the store at the end, pushed or not.
         """
+        todo = [(row, row.data.fingerprint()) for row in rows]
         try:
             ids = [row.id for row in rows]
             state.preload(agreed=ids, versions=("local", ids))
             if self.dry_run or len(rows) < self._bulk_threshold:
-                return self._send_rows(state, tally, rows)
+                return self._send_rows(state, tally, todo)
         finally:
             state.flush()
-        step = _Step(None, [(row.id, row.data.fingerprint(), row.updated_at) for row in rows])
-        try:
-            step.report = self._client.profiles.bulk_import(
-                [_push_input(row) for row in rows], wait=False
-            )
-        except KlaviyoError as exc:
-            tally.error(f"push: {type(exc).__name__}: {exc}")
-            return False
-        return self._settle(state, tally, deque([step]), room=0)
+        step = self._submit(tally, todo, None)
+        return step is not None and self._settle(state, tally, deque([step]), room=0)
 
-    def _send_rows(self, state: _SyncState, tally: _Tally, rows: Sequence[HostProfile]) -> bool:
+    def _send_rows(
+        self, state: _SyncState, tally: _Tally, rows: Sequence[tuple[HostProfile, str]]
+    ) -> bool:
         """Upsert rows one by one (a dry run only counts them)."""
         if self.dry_run:
             tally.add("pushed", len(rows))
-            state.shadowed.update(row.id for row in rows)
+            state.shadowed.update(row.id for row, _ in rows)
             return True
-        for row in rows:
+        for row, digest in rows:
             try:
                 self._client.profiles.upsert(_push_input(row))
             except (InvalidInputError, BadRequestError, ConflictError) as exc:
@@ -758,7 +770,7 @@ class ProfileSyncJob:
                 # Klaviyo is unwell: stop before the checkpoint, so the next pass pushes again.
                 tally.error(f"push {row.id}: {type(exc).__name__}: {exc}")
                 return False
-            self._pushed(state, tally, row.id, row.data.fingerprint(), row.updated_at)
+            self._pushed(state, tally, row.id, digest, row.updated_at)
         return True
 
     @staticmethod
