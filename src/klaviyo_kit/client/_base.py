@@ -121,16 +121,19 @@ class BaseClient:
     ) -> tuple[Operation, Callable[..., object], tuple[object, ...], dict[str, object]]:
         """The operation, one attempt's callable, and the arguments the pipeline sees."""
         self._check_open()
-        if call.document is None:
+        if call.document is None and not call.raw:
             op, fn = self._session.resolve(call.group, call.method)
             return op, fn, call.args, normalize_kwargs(dict(call.kwargs))
-        if call.args or call.kwargs:
+        if call.kwargs or (call.document is not None and call.args):
             msg = f"{call.method}: a call with a document takes no other arguments"
             raise ValueError(msg)
         op = operation(call.method)  # from the table: the SDK's group (its models) stays unloaded
         if op.group != call.group:
             msg = f"{call.method} is an operation of {op.group!r}, not {call.group!r}"
             raise ValueError(msg)
+        if call.document is None:
+            send = document_sender(self._session.api, op, None, call.args)
+            return op, lambda *_args: send(), call.args, {}
         send = document_sender(self._session.api, op, call.document)
         # The stages see the document as the call's body (retry safety reads its unique ids).
         return op, lambda _document: send(), (call.document,), {}

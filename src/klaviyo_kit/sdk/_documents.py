@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from klaviyo_kit.operations import Operation
 
@@ -27,39 +28,53 @@ __all__ = ["document_sender"]
 
 _JSON_API: Final = "application/vnd.api+json"
 _AUTH: Final = ["Klaviyo-API-Key", "OAuth"]
+_PARAMETER: Final = re.compile(r"\{(\w+)\}")
 
 
-def document_sender(api: object, operation: Operation, document: bytes) -> Callable[[], object]:
+def document_sender(
+    api: object,
+    operation: Operation,
+    document: bytes | None,
+    path_args: Sequence[object] = (),
+) -> Callable[[], object]:
     """Return a call that sends ``document`` as the body of ``operation``.
 
     Args:
         api: The SDK's ``KlaviyoAPI`` (it holds the ``ApiClient``); no API group is loaded.
-        operation: The operation: its HTTP method and path (without path parameters).
-        document: The request body, a JSON:API document encoded as UTF-8 JSON.
+        operation: The operation: its HTTP method and path.
+        document: The request body, a JSON:API document encoded as UTF-8 JSON, or ``None``
+            for a request without a body (a ``GET``).
+        path_args: The values of the path's parameters, in the order the path names them.
 
     Returns:
         A callable making one attempt; it returns the decoded answer (``None`` when empty).
 
     Raises:
-        ValueError: If the operation's path has parameters (not supported here).
+        ValueError: If ``path_args`` do not match the path's parameters.
     """
-    if "{" in operation.path:
-        msg = f"{operation.name}: a document cannot be sent to a path with parameters"
+    names = _PARAMETER.findall(operation.path)
+    if len(names) != len(path_args):
+        msg = f"{operation.name}: its path takes {len(names)} parameter(s), got {len(path_args)}"
         raise ValueError(msg)
+    path_params = {name: str(value) for name, value in zip(names, path_args, strict=True)}
     client = api.api_client  # type: ignore[attr-defined]
+    headers = {"Accept": _JSON_API}
+    if document is not None:
+        headers["Content-Type"] = _JSON_API
 
     def send() -> object:
         # The SDK is loaded by now (``api`` came from it); this package never imports it itself.
         api_exception = importlib.import_module("openapi_client.exceptions").ApiException
-        method, url, headers, body, post_params = client.param_serialize(
+        method, url, header_params, body, post_params = client.param_serialize(
             method=operation.http_method,
             resource_path=operation.path,
-            header_params={"Accept": _JSON_API, "Content-Type": _JSON_API},
+            path_params=path_params,
+            header_params=dict(headers),
             body=document,
             auth_settings=_AUTH,
         )
         response = client.call_api(
-            method, url, header_params=headers, body=body, post_params=post_params
+            method, url, header_params=header_params, body=body, post_params=post_params
         )
         data: bytes = response.read() or b""
         if not 200 <= response.status <= 299:  # noqa: PLR2004 - success statuses

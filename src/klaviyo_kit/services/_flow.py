@@ -25,7 +25,10 @@ class Call:
 
     With ``document``, the kit's own finished JSON:API body is sent for the operation instead
     (its method and path from the operation table) through the same pipeline, skipping the
-    SDK's request models; ``args`` and ``kwargs`` must then be empty.
+    SDK's request models; ``args`` and ``kwargs`` must then be empty. With ``raw`` (and no
+    document) the operation is sent the same way without a body, ``args`` filling the path's
+    parameters in order: the answer is the decoded JSON and the SDK's API group (its models)
+    is never loaded.
 
     Attributes:
         group: The SDK API group in snake case (``profiles``).
@@ -33,6 +36,7 @@ class Call:
         args: Positional arguments.
         kwargs: Keyword arguments.
         document: A validated request body, encoded as UTF-8 JSON, or ``None``.
+        raw: Send through the operation table even without a document.
     """
 
     group: str
@@ -40,6 +44,7 @@ class Call:
     args: tuple[object, ...] = ()
     kwargs: dict[str, object] = field(default_factory=dict)
     document: bytes | None = field(default=None, repr=False)
+    raw: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -198,7 +198,8 @@ def _poll(report: ImportReport, poll_interval: float, deadline: Deadline) -> Flo
     while pending:
         still: list[str] = []
         for job_id in pending:
-            result = yield Call("profiles", "get_bulk_import_profiles_job", (job_id,))
+            # Sent through the operation table: polling loads none of the SDK's models.
+            result = yield Call("profiles", "get_bulk_import_profiles_job", (job_id,), raw=True)
             job = Document.parse(result).resource(ProfileImportJob)
             if not job.done:
                 still.append(job_id)
