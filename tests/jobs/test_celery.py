@@ -10,6 +10,7 @@ from celery import Celery  # type: ignore[import-untyped]
 from tests.jobs._apps.demo import KEY, TrackPagesJob
 from tests.jobs._apps.engines import (
     BAD_EVENT,
+    assert_stopped_at_a_checkpoint,
     celery_worker,
     fresh_redis,
     queue_events,
@@ -100,16 +101,7 @@ def test_a_warm_shutdown_stops_a_long_pass_at_its_checkpoint(tmp_path):
             assert stop(worker) == 0, read(log)
             sender.close()
         counts = sandbox.close()
-    store = SQLStateStore(f"sqlite:///{tmp_path / 'state.db'}")
-    report = load_status(store, "long_pages").last_report
-    assert report is not None, read(log)
-    assert report["complete"] is False
-    pages = report["counts"]
-    assert isinstance(pages, dict)
-    assert 3 <= pages["pages"] < 1000
-    # The page in flight was finished and checkpointed: the next pass starts after it.
-    assert store.get_cursor("jobs:long_pages:page") == str(pages["pages"])
-    assert status_counts(counts)["202"] == pages["pages"], "each page's event was sent once"
+    assert_stopped_at_a_checkpoint(tmp_path / "state.db", counts, log)
 
 
 def test_beat_schedule_names_the_tasks():

@@ -490,21 +490,23 @@ def test_overlap_below_a_second_is_refused(world):
         world.job(overlap=timedelta(milliseconds=10))
 
 
+def changed_world(path: Path, *, people: int) -> World:
+    """A world in ``path`` with a SQLite state store, synced, then changed by make_changes."""
+    path.mkdir()
+    w = build_world(path, store=SQLStateStore(f"sqlite:///{path / 'state.sqlite3'}"))
+    synced(w, people=people)
+    w.job().run()
+    make_changes(w)
+    return w
+
+
 @pytest.mark.parametrize("polls", [1, 2, 4, 6])
 def test_a_stopped_pass_resumes_to_the_same_end_state(tmp_path, polls):
-    def scenario(path: Path) -> World:
-        path.mkdir()
-        w = build_world(path, store=SQLStateStore(f"sqlite:///{path / 'state.sqlite3'}"))
-        synced(w, people=80)
-        w.job().run()
-        make_changes(w)
-        return w
-
-    reference = scenario(tmp_path / "reference")
+    reference = changed_world(tmp_path / "reference", people=80)
     straight = reference.job(push_batch=40, page_size=40).run()
     assert straight.ok
 
-    stopped = scenario(tmp_path / "stopped")
+    stopped = changed_world(tmp_path / "stopped", people=80)
     job = stopped.job(push_batch=40, page_size=40)
     first = job.run(should_stop=stop_after(polls))
     assert not first.complete
@@ -805,18 +807,10 @@ def kill_pass(
 @pytest.mark.slow
 @pytest.mark.parametrize(("where", "count"), [("apply", 1), ("page", 2), ("page", 4)])
 def test_a_killed_pass_resumes_to_the_same_end_state(tmp_path, where, count):
-    def scenario(path: Path) -> World:
-        path.mkdir()
-        w = build_world(path, store=SQLStateStore(f"sqlite:///{path / 'state.sqlite3'}"))
-        synced(w, people=60)
-        w.job().run()
-        make_changes(w)
-        return w
-
-    reference = scenario(tmp_path / "reference")
+    reference = changed_world(tmp_path / "reference", people=60)
     assert reference.job(page_size=40, push_batch=40).run().ok
 
-    killed = scenario(tmp_path / "killed")
+    killed = changed_world(tmp_path / "killed", people=60)
     kill_pass(killed, tmp_path / "killed", where, count)
     reports = run_to_end(killed.job(page_size=40, push_batch=40))
     assert reports[-1].ok

@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 import redis
 from rq import Queue
-from tests.jobs._apps.engines import BAD_EVENT, fresh_redis, queue_events, read, status_counts
+from tests.jobs._apps.engines import (
+    BAD_EVENT,
+    assert_stopped_at_a_checkpoint,
+    fresh_redis,
+    queue_events,
+    read,
+    status_counts,
+)
 from tests.jobs._apps.procs import ROOT, child_env, served_sandbox, start, stop, wait_for
 from tests.jobs._apps.rq_app import kit
 
@@ -120,16 +127,7 @@ def test_a_warm_shutdown_stops_a_long_pass_at_its_checkpoint(tmp_path, worker_cl
             stop(worker)
         counts = sandbox.close()
     assert worker.returncode == 0, read(log)
-    store = SQLStateStore(f"sqlite:///{state}")
-    report = load_status(store, "long_pages").last_report
-    assert report is not None, read(log)
-    assert report["complete"] is False
-    pages = report["counts"]
-    assert isinstance(pages, dict)
-    assert 3 <= pages["pages"] < 1000
-    # The page in flight was finished and checkpointed: the next pass starts after it.
-    assert store.get_cursor("jobs:long_pages:page") == str(pages["pages"])
-    assert status_counts(counts)["202"] == pages["pages"], "each page's event was sent once"
+    assert_stopped_at_a_checkpoint(state, counts, log)
 
 
 def test_without_rq_the_import_error_names_the_extra():

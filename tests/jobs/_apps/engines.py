@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 import redis
 from tests.jobs._apps.procs import start
 
-from klaviyo_kit.infra import RedisQueue
+from klaviyo_kit.infra import RedisQueue, SQLStateStore
+from klaviyo_kit.jobs import load_status
 from klaviyo_kit.jobs._delivery_task import enqueue_events
 
 if TYPE_CHECKING:
@@ -71,3 +72,17 @@ def status_counts(counts: dict[str, Any]) -> dict[str, int]:
     """The sandbox's answers by status."""
     statuses: dict[str, int] = counts["statuses"]
     return statuses
+
+
+def assert_stopped_at_a_checkpoint(state: Path, counts: dict[str, Any], log: Path) -> None:
+    """The ``long_pages`` pass stopped early, its last page finished, checkpointed, sent once."""
+    store = SQLStateStore(f"sqlite:///{state}")
+    report = load_status(store, "long_pages").last_report
+    assert report is not None, read(log)
+    assert report["complete"] is False
+    pages = report["counts"]
+    assert isinstance(pages, dict)
+    assert 3 <= pages["pages"] < 1000
+    # The page in flight was finished and checkpointed: the next pass starts after it.
+    assert store.get_cursor("jobs:long_pages:page") == str(pages["pages"])
+    assert status_counts(counts)["202"] == pages["pages"], "each page's event was sent once"
