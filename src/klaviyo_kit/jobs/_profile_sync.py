@@ -611,7 +611,9 @@ class ProfileSyncJob:
         steps: deque[_Step] = deque()
         while True:
             if should_stop():
-                self._settle(state, tally, steps, room=0)
+                # Record what has finished, wait for nothing: an unrecorded job's rows are
+                # pushed again by the next pass (the same upsert), so a stop is prompt.
+                self._settle(state, tally, steps, room=len(steps))
                 return False
             rows = self._source.changes(since, after_id=after, limit=self._push_batch)
             if not rows:
@@ -628,11 +630,11 @@ class ProfileSyncJob:
                     " again; it must return only rows after the given (updated_at, id)"
                     " (on SQLite, write updated_at in one format: through SQLAlchemy's types)"
                 )
-                self._settle(state, tally, steps, room=0)
+                self._settle(state, tally, steps, room=len(steps))
                 return False
             step = self._start(state, tally, rows)
             if step is None:
-                self._settle(state, tally, steps, room=0)
+                self._settle(state, tally, steps, room=len(steps))
                 return False
             steps.append(step)
             if not self._settle(state, tally, steps, room=self._in_flight - 1):
