@@ -104,12 +104,10 @@ class SQLProfileSource:
         return self.table.c[name]
 
     def _key(self, local_id: str) -> object:
-        column = self._col(self.columns.id)
-        try:
-            python_type = column.type.python_type
-        except NotImplementedError:  # SQLAlchemy's answer for a type with no Python type
-            return local_id
-        return int(local_id) if python_type is int else local_id
+        kind = self._col(self.columns.id).type
+        if isinstance(kind, sa.types.TypeDecorator):
+            kind = kind.impl_instance
+        return int(local_id) if isinstance(kind, sa.Integer) else local_id
 
     def _lookup_key(self, local_id: str | None) -> object | None:
         """Return the key to look ``local_id`` up by, or ``None`` when no row can have it.

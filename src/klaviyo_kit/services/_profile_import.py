@@ -68,7 +68,9 @@ class ImportReport:
     errors: list[RowError] = field(default_factory=list)
     errors_dropped: int = 0
     finished: bool = False
-    _unfinished: dict[str, array[int]] = field(default_factory=dict, repr=False, compare=False)
+    _unfinished: dict[str, array[int]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
     """Jobs not yet seen finished, each with its rows' numbers (to map Klaviyo's errors)."""
 
     def add_error(self, error: RowError) -> None:
